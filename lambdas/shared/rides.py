@@ -1,0 +1,70 @@
+"""Data access of the unicorn management service: the Rides table and the ride topic."""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from shared import aws
+from shared.ride import Ride, message_attributes
+
+
+class RideState(StrEnum):
+    NEW = "NEW"  # this request stored it
+    PENDING = "PENDING"  # stored earlier, publish not confirmed
+    PUBLISHED = "PUBLISHED"  # stored and published earlier
+
+
+class IdempotencyConflict(Exception):
+    """The idempotency key was used before with a different ride."""
+
+
+class RideStore(Protocol):
+    def reserve(self, ride: Ride, request_hash: str) -> RideState: ...
+
+    def mark_published(self, ride_id: str, message_id: str) -> None: ...
+
+
+class RidePublisher(Protocol):
+    def publish(self, ride: Ride) -> str: ...
+
+
+class DynamoRideStore:
+    """Rides table, partition key `id`."""
+
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    def reserve(self, ride: Ride, request_hash: str) -> RideState:
+        table = aws.dynamodb_table(self.table_name)
+        item = {**ride.to_item(), "status": RideState.PENDING.value, "requestHash": request_hash,
+                "createdAt": int(time.time())}
+        try:
+            table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
+            return RideState.NEW
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        existing: dict[str, Any] = table.get_item(Key={"id": ride.id}, ConsistentRead=True).get("Item", {})
+        if existing.get("requestHash") != request_hash:
+            raise IdempotencyConflict(ride.id)
+        return RideState(existing["status"])
+
+    def mark_published(self, ride_id: str, message_id: str) -> None:
+        aws.dynamodb_table(self.table_name).update_item(
+            Key={"id": ride_id}, UpdateExpression="SET #s = :s, messageId = :m",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": RideState.PUBLISHED.value, ":m": message_id})
+
+
+class SnsRidePublisher:
+    def __init__(self, topic_arn: str) -> None:
+        self.topic_arn = topic_arn
+
+    def publish(self, ride: Ride) -> str:
+        response = aws.sns_client().publish(TopicArn=self.topic_arn, Message=ride.to_message(),
+                                            MessageAttributes=message_attributes(ride))
+        return str(response["MessageId"])

@@ -1,0 +1,45 @@
+"""Lambda entry point of POST /submit-ride-completion (API Gateway proxy integration)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from shared.observability import logger, metrics, tracer
+from shared.rides import DynamoRideStore, SnsRidePublisher
+from unicorn_management.logic import submit_ride
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name, "")
+    if not value:
+        raise RuntimeError(f"{name} is not set: the stack sets it on the producer function")
+    return value
+
+
+STORE = DynamoRideStore(_required("RIDES_TABLE_NAME"))
+PUBLISHER = SnsRidePublisher(_required("TOPIC_ARN"))
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    body = event.get("body")
+    if body is not None and event.get("isBase64Encoded"):
+        body = base64.b64decode(body)
+    response = submit_ride(body, _header(event, "Idempotency-Key"), store=STORE, publisher=PUBLISHER)
+    metrics.add_metric(name=f"Responses{response.status // 100}xx", unit=MetricUnit.Count, value=1)
+    return {"statusCode": response.status, "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(response.body)}

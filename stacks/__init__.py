@@ -1,0 +1,1 @@
+"""CDK constructs and the stack of the Wild Rydes ride-completion app."""

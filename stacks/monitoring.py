@@ -1,0 +1,69 @@
+"""Ops alarm topic (encrypted, CloudWatch may publish), SNS delivery-failure alarm, one dashboard."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from stacks.secure_defaults import build_key
+from stacks.subscriber_service import SubscriberService
+
+CLOUDWATCH = "cloudwatch.amazonaws.com"
+
+
+class Monitoring(Construct):
+    """Public: `alarm_topic`, `alarm_key`, `delivery_failure_alarm`, `dashboard`."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, ride_topic: sns.Topic,
+                 services: list[SubscriberService], alarm_email: str) -> None:
+        super().__init__(scope, construct_id)
+        # CloudWatch must be able to use the key, or alarms fire and nobody is told (aws-cdk#11121).
+        self.alarm_key = build_key(self, "AlarmTopicKey", description="Wild Rydes ops alarm topic",
+                                   service_principals=(CLOUDWATCH,))
+        self.alarm_topic = sns.Topic(self, "AlarmTopic", display_name="Wild Rydes ops alarms",
+                                     master_key=self.alarm_key, enforce_ssl=True)
+        self.alarm_topic.add_to_resource_policy(iam.PolicyStatement(
+            sid="AllowCloudWatchAlarms", principals=[iam.ServicePrincipal(CLOUDWATCH)], actions=["sns:Publish"],
+            resources=[self.alarm_topic.topic_arn],
+            conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}}))
+        if alarm_email:
+            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+
+        self.delivery_failure_alarm = cw.Alarm(
+            self, "RideTopicDeliveryFailures",
+            metric=ride_topic.metric_number_of_notifications_failed(period=Duration.minutes(1), statistic="Sum"),
+            threshold=0, evaluation_periods=1, comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            alarm_description="RideCompletionTopic failed to deliver notifications (see the subscription DLQs)")
+        action = cw_actions.SnsAction(self.alarm_topic)
+        for alarm in [self.delivery_failure_alarm, *(a for s in services for a in s.alarms)]:
+            alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)
+
+        self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
+        self.dashboard.add_widgets(cw.GraphWidget(
+            title="RideCompletionTopic", width=24,
+            left=[ride_topic.metric_number_of_messages_published(),
+                  ride_topic.metric_number_of_notifications_delivered(),
+                  ride_topic.metric_number_of_notifications_failed(),
+                  ride_topic.metric_number_of_notifications_filtered_out()]))
+        for service in services:
+            name = service.settings.name
+            self.dashboard.add_widgets(
+                cw.GraphWidget(title=f"{name} queue", width=8, left=[
+                    service.queue.metric_approximate_number_of_messages_visible(label="visible"),
+                    service.queue.metric_approximate_number_of_messages_not_visible(label="in flight"),
+                    service.dead_letter_queue.metric_approximate_number_of_messages_visible(label="DLQ")],
+                    right=[service.queue.metric_approximate_age_of_oldest_message(label="oldest (s)")]),
+                cw.GraphWidget(title=f"{name} consumer", width=8, left=[
+                    service.function.metric_invocations(), service.function.metric_errors(),
+                    service.function.metric_throttles()]),
+                cw.GraphWidget(title=f"{name} concurrency and duration", width=8, left=[
+                    service.function.metric("ConcurrentExecutions", statistic="Maximum")],
+                    right=[service.function.metric_duration(statistic="p90")]),
+                cw.AlarmStatusWidget(title=f"{name} alarms", width=24, height=3, alarms=service.alarms))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
 from typing import Any
@@ -11,7 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.observability import logger, metrics, tracer
 from shared.rides import DynamoRideStore, SnsRidePublisher
-from unicorn_management.logic import submit_ride
+from unicorn_management.logic import bad_request, submit_ride
 
 
 def _required(name: str) -> str:
@@ -37,9 +38,12 @@ def _header(event: dict[str, Any], name: str) -> str | None:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     body = event.get("body")
-    if body is not None and event.get("isBase64Encoded"):
-        body = base64.b64decode(body)
-    response = submit_ride(body, _header(event, "Idempotency-Key"), store=STORE, publisher=PUBLISHER)
+    try:
+        if body is not None and event.get("isBase64Encoded"):
+            body = base64.b64decode(body, validate=True)
+        response = submit_ride(body, _header(event, "Idempotency-Key"), store=STORE, publisher=PUBLISHER)
+    except binascii.Error:
+        response = bad_request("body", "isBase64Encoded is set but the body is not base64")
     metrics.add_metric(name=f"Responses{response.status // 100}xx", unit=MetricUnit.Count, value=1)
     return {"statusCode": response.status, "headers": {"Content-Type": "application/json"},
             "body": json.dumps(response.body)}

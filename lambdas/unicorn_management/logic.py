@@ -19,7 +19,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.observability import logger
-from shared.ride import SNS_MAX_MESSAGE_BYTES, InvalidRide, Ride, message_attributes, parse_ride_request
+from shared.ride import InvalidRide, Ride, parse_ride_request
 from shared.rides import IdempotencyConflict, RidePublisher, RideState, RideStore
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("5f0e7a52-57a1-4c8e-9a8e-0d1c2b3a4f50")
@@ -33,7 +33,7 @@ class Response:
     body: dict[str, Any]
 
 
-def _bad_request(field: str, message: str) -> Response:
+def bad_request(field: str, message: str) -> Response:
     return Response(400, {"message": "invalid ride", "errors": [{"field": field, "message": message}]})
 
 
@@ -41,12 +41,6 @@ def ride_id_for(idempotency_key: str | None, new_id: Callable[[], str]) -> str:
     if idempotency_key is None:
         return new_id()
     return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, idempotency_key))
-
-
-def _published_size(ride: Ride) -> int:
-    attributes = message_attributes(ride)
-    return len(ride.to_message().encode()) + sum(
-        len(name) + len(a["DataType"]) + len(a["StringValue"]) for name, a in attributes.items())
 
 
 def submit_ride(body: str | bytes | None, idempotency_key: str | None, *, store: RideStore,
@@ -57,11 +51,9 @@ def submit_ride(body: str | bytes | None, idempotency_key: str | None, *, store:
         return Response(400, {"message": "invalid ride", "errors": invalid.errors})
     if idempotency_key is not None and not (
             0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH and idempotency_key.isprintable()):
-        return _bad_request("Idempotency-Key", f"must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable characters")
+        return bad_request("Idempotency-Key", f"must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable characters")
 
     ride = Ride(**request.model_dump(), id=ride_id_for(idempotency_key, new_id))
-    if _published_size(ride) > SNS_MAX_MESSAGE_BYTES:
-        return _bad_request("body", f"the published ride would exceed {SNS_MAX_MESSAGE_BYTES} bytes")
     request_hash = hashlib.sha256(json.dumps(request.model_dump(by_alias=True), sort_keys=True).encode()).hexdigest()
     logger.append_keys(ride_id=ride.id)
     try:

@@ -1,0 +1,150 @@
+"""SubmitRideCompletion on moto: 201 means stored AND published; failures lose nothing."""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.factories import SAMPLE_RIDE, LambdaContext, api_event
+
+TABLE = "Rides"
+
+
+@pytest.fixture
+def cloud(aws, monkeypatch):
+    """Rides table, ride topic and a raw-delivery queue that sees what the topic publishes."""
+    dynamodb, sns, sqs = boto3.client("dynamodb"), boto3.client("sns"), boto3.client("sqs")
+    dynamodb.create_table(TableName=TABLE, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                          BillingMode="PAY_PER_REQUEST")
+    topic_arn = sns.create_topic(Name="RideCompletionTopic")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="observer")["QueueUrl"]
+
+    def subscribe() -> None:
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn,
+                      Attributes={"RawMessageDelivery": "true"})
+
+    subscribe()
+    monkeypatch.setenv("RIDES_TABLE_NAME", TABLE)
+    monkeypatch.setenv("TOPIC_ARN", topic_arn)
+    handler = importlib.reload(importlib.import_module("unicorn_management.handler"))
+
+    class Cloud:
+        def post(self, body: Any, headers: dict[str, str] | None = None, base64_body: bool = False) -> tuple:
+            event = api_event(body, headers)
+            if base64_body:
+                event["body"] = base64.b64encode(event["body"].encode()).decode()
+                event["isBase64Encoded"] = True
+            response = handler.lambda_handler(event, LambdaContext())
+            return response["statusCode"], json.loads(response["body"])
+
+        def rides(self) -> list[dict[str, Any]]:
+            return boto3.resource("dynamodb").Table(TABLE).scan()["Items"]
+
+        def published(self) -> list[dict[str, Any]]:
+            messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                           MessageAttributeNames=["All"])
+            return messages.get("Messages", [])
+
+        def delete_topic(self) -> None:
+            sns.delete_topic(TopicArn=topic_arn)
+
+        def restore_topic(self) -> None:
+            sns.create_topic(Name="RideCompletionTopic")
+            subscribe()
+
+        def delete_table(self) -> None:
+            dynamodb.delete_table(TableName=TABLE)
+
+    return Cloud()
+
+
+def test_valid_ride_is_stored_published_and_answered_201(cloud):
+    status, body = cloud.post(SAMPLE_RIDE)
+    assert status == 201 and set(body) == {"id"}
+    [item] = cloud.rides()
+    assert item["id"] == body["id"] and item["status"] == "PUBLISHED" and item["from"] == "Berlin"
+    [message] = cloud.published()
+    assert json.loads(message["Body"]) == {**SAMPLE_RIDE, "id": body["id"]}
+    assert message["MessageAttributes"]["fare"] == {"DataType": "Number", "StringValue": "256.5"}
+    assert message["MessageAttributes"]["distance"]["DataType"] == "Number"
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ("{oops", "body"), ({**SAMPLE_RIDE, "fare": -5}, "fare"), ({"from": "A"}, "to"),
+    ({**SAMPLE_RIDE, "extra": 1}, "extra"), (json.dumps({**SAMPLE_RIDE, "pad": "x" * 300_000}), "body"),
+])
+def test_invalid_ride_is_400_naming_the_field_and_nothing_is_stored_or_published(cloud, body, field):
+    status, answer = cloud.post(body)
+    assert status == 400
+    assert field in {e["field"] for e in answer["errors"]}
+    assert cloud.rides() == [] and cloud.published() == []
+
+
+def test_base64_encoded_body_is_decoded(cloud):
+    status, _ = cloud.post(SAMPLE_RIDE, base64_body=True)
+    assert status == 201 and len(cloud.published()) == 1
+
+
+def test_publish_failure_is_503_and_the_ride_waits_pending_for_a_retry(cloud):
+    # Given the topic is gone (SNS answers NotFound)
+    cloud.delete_topic()
+    key = {"Idempotency-Key": "ride-42"}
+    # When a ride is submitted
+    status, answer = cloud.post(SAMPLE_RIDE, key)
+    # Then the client is told to retry, and the ride is recorded as not yet published
+    assert status == 503 and "retry" in answer["message"]
+    [item] = cloud.rides()
+    assert item["status"] == "PENDING" and item["id"] == answer["id"]
+    # When the topic is back and the client retries with the same key
+    cloud.restore_topic()
+    status, retried = cloud.post(SAMPLE_RIDE, key)
+    # Then the same ride is published once and answered 201
+    assert status == 201 and retried["id"] == answer["id"]
+    assert [i["status"] for i in cloud.rides()] == ["PUBLISHED"]
+    assert len(cloud.published()) == 1
+
+
+def test_repeated_request_with_the_same_key_publishes_once(cloud):
+    first = cloud.post(SAMPLE_RIDE, {"idempotency-key": "abc"})
+    second = cloud.post(SAMPLE_RIDE, {"Idempotency-Key": "abc"})
+    assert first == second and first[0] == 201
+    assert len(cloud.rides()) == 1 and len(cloud.published()) == 1
+
+
+def test_same_key_for_a_different_ride_is_409(cloud):
+    cloud.post(SAMPLE_RIDE, {"Idempotency-Key": "abc"})
+    status, answer = cloud.post({**SAMPLE_RIDE, "fare": 1}, {"Idempotency-Key": "abc"})
+    assert status == 409 and "different ride" in answer["message"]
+    assert len(cloud.published()) == 1
+
+
+def test_bad_idempotency_key_is_400(cloud):
+    status, answer = cloud.post(SAMPLE_RIDE, {"Idempotency-Key": "x" * 200})
+    assert status == 400 and answer["errors"][0]["field"] == "Idempotency-Key"
+    assert cloud.rides() == []
+
+
+def test_store_failure_is_503_and_nothing_is_published(cloud):
+    cloud.delete_table()
+    status, answer = cloud.post(SAMPLE_RIDE)
+    assert status == 503 and "nothing was recorded" in answer["message"]
+    assert cloud.published() == []
+
+
+def test_without_a_key_each_request_is_a_new_ride(cloud):
+    first, second = cloud.post(SAMPLE_RIDE), cloud.post(SAMPLE_RIDE)
+    assert first[1]["id"] != second[1]["id"]
+    assert len(cloud.published()) == 2
+
+
+def test_missing_environment_fails_at_import_with_a_clear_error(monkeypatch):
+    monkeypatch.delenv("RIDES_TABLE_NAME", raising=False)
+    with pytest.raises(RuntimeError, match="RIDES_TABLE_NAME is not set"):
+        importlib.reload(importlib.import_module("unicorn_management.handler"))

@@ -48,8 +48,8 @@ def cloud_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def template_json(cloud_assembly: Path) -> dict[str, Any]:
-    from stacks.config import load_settings
     from stacks.app_factory import project_context
+    from stacks.config import load_settings
 
     name = load_settings(project_context()["wildrydes"]).stack_name
     return json.loads((cloud_assembly / f"{name}.template.json").read_text())

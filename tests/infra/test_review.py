@@ -39,8 +39,9 @@ def test_cdk_nag_fails_synth_on_an_unacknowledged_finding(tmp_path: Path):
 def test_cfn_lint_finds_nothing_in_the_synthesized_templates(cloud_assembly: Path):
     templates = sorted(str(p) for p in cloud_assembly.glob("*.template.json"))
     assert templates
-    result = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), "--config-file", str(ROOT / ".cfnlintrc.yaml"),
-                             *templates], capture_output=True, text=True, check=False)
+    cfn_lint = str(Path(sys.executable).parent / "cfn-lint")
+    result = subprocess.run([cfn_lint, "--config-file", str(ROOT / ".cfnlintrc.yaml"), *templates],
+                            capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

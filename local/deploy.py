@@ -1,0 +1,297 @@
+"""Deploy a synthesized stack into moto: CloudFormation for what it supports, the rest from the
+same template here. Nothing about the topology is written in this file: every queue, subscription,
+filter, mapping and setting comes from the template in cdk.out."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from local.assembly import FileAsset, StackArtifact
+from local.template import (
+    BOOTSTRAP_VERSION_PARAMETER,
+    RESERVED_SSM_PREFIX,
+    Resolver,
+    as_json_string,
+    for_moto,
+)
+
+ACCOUNT = "123456789012"  # moto's default account
+BOOTSTRAP_VERSION = "30"
+
+
+class DeployError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    name: str
+    handler: str
+    code_dir: Path
+    environment: dict[str, str]
+    timeout_seconds: int
+    memory_mb: int
+
+
+@dataclass(frozen=True)
+class MappingSpec:
+    """An SQS event source mapping as deployed: what the local pollers honour."""
+
+    uuid: str
+    function: FunctionSpec
+    queue_arn: str
+    queue_url: str
+    batch_size: int
+    batching_window_seconds: int
+    max_concurrency: int
+    report_batch_item_failures: bool
+    visibility_timeout_seconds: int
+    max_receive_count: int | None
+    dead_letter_queue_url: str | None
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # e.g. /submit-ride-completion
+    function: FunctionSpec
+
+
+@dataclass
+class Deployment:
+    stack_name: str
+    region: str
+    physical_ids: dict[str, str]
+    outputs: dict[str, str] = field(default_factory=dict)
+    functions: dict[str, FunctionSpec] = field(default_factory=dict)
+    mappings: list[MappingSpec] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)
+    stage: str = ""
+    rest_api_id: str = ""
+    filter_policies: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # endpoint ARN -> policy
+
+
+def _zip_directory(directory: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(directory.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                archive.write(path, path.relative_to(directory).as_posix())
+    return buffer.getvalue()
+
+
+class Deployer:
+    def __init__(self, clients: Any, region: str) -> None:
+        self.aws = clients
+        self.region = region
+
+    # -- set-up moto needs before CloudFormation ---------------------------------------------------
+    def _reserved_parameter_values(self, template: dict[str, Any]) -> dict[str, str]:
+        """Values for public /aws/service/ parameters, which moto cannot hold.
+
+        The Powertools layer parameter gets a local layer that stands for the Powertools installed in
+        this environment: the version pinned in requirements.txt, the one the real layer deploys.
+        """
+        values: dict[str, str] = {}
+        for name, parameter in template.get("Parameters", {}).items():
+            path = str(parameter.get("Default", ""))
+            if not path.startswith(RESERVED_SSM_PREFIX):
+                continue
+            if not path.startswith("/aws/service/powertools/python/"):
+                raise DeployError(f"parameter {name} reads {path}; the local cloud only knows the Powertools layer")
+            version = path.rsplit("/", 1)[-1]
+            installed = metadata.version("aws-lambda-powertools")
+            if version != installed:
+                raise DeployError(f"the template deploys Powertools {version} but {installed} is installed here: "
+                                  "re-run `make synth` (or `make setup`)")
+            layer = self.aws.client("lambda").publish_layer_version(
+                LayerName="AWSLambdaPowertoolsPythonV3-local", Content={"ZipFile": _zip_bytes("README.txt", (
+                    f"Local stand-in for the public Powertools {version} layer: the local cloud runs "
+                    "handlers with the Powertools installed in its own Python environment.").encode())},
+                Description=f"Powertools {version} (local stand-in)")
+            values[path] = layer["LayerVersionArn"]
+        return values
+
+    def _upload_assets(self, stack: StackArtifact) -> None:
+        s3 = self.aws.client("s3")
+        buckets: set[str] = set()
+        for asset in stack.assets:
+            bucket = asset.bucket.replace("${AWS::AccountId}", ACCOUNT).replace("${AWS::Region}", self.region)
+            if bucket not in buckets:
+                s3.create_bucket(Bucket=bucket)
+                buckets.add(bucket)
+            body = _zip_directory(asset.source) if asset.packaging == "zip" else asset.source.read_bytes()
+            s3.put_object(Bucket=bucket, Key=asset.key, Body=body)
+
+    # -- the deployment ----------------------------------------------------------------------------
+    def deploy(self, stack: StackArtifact, environment_overrides: dict[str, str] | None = None) -> Deployment:
+        """Create the stack; `environment_overrides` replace those variables in functions that have them
+        (the local cloud's failure injection switch)."""
+        self.aws.client("ssm").put_parameter(Name=BOOTSTRAP_VERSION_PARAMETER, Value=BOOTSTRAP_VERSION,
+                                             Type="String", Overwrite=True)
+        self._upload_assets(stack)
+        moto_template = for_moto(stack.template, self._reserved_parameter_values(stack.template))
+        cfn = self.aws.client("cloudformation")
+        cfn.create_stack(StackName=stack.name, TemplateBody=json.dumps(moto_template),
+                         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"])
+        described = cfn.describe_stacks(StackName=stack.name)["Stacks"][0]
+        if described["StackStatus"] != "CREATE_COMPLETE":
+            raise DeployError(f"moto could not create {stack.name}: {described.get('StackStatusReason')}")
+        physical = {r["LogicalResourceId"]: r["PhysicalResourceId"]
+                    for r in cfn.list_stack_resources(StackName=stack.name)["StackResourceSummaries"]}
+        resolver = Resolver(stack.template, physical, region=self.region, account=ACCOUNT, stack_name=stack.name)
+        deployment = Deployment(stack_name=stack.name, region=self.region, physical_ids=physical)
+        self._create_skipped(stack, resolver)
+        for resource in stack.template["Resources"].values():
+            if resource["Type"] == "AWS::SNS::Subscription":
+                properties = resolver.resolve(resource["Properties"])
+                deployment.filter_policies[properties["Endpoint"]] = properties.get("FilterPolicy")
+        self._functions(stack, deployment, environment_overrides or {})
+        self._mappings(stack, deployment, resolver)
+        self._routes(stack, deployment)
+        deployment.outputs = {k: str(resolver.resolve(v["Value"]))
+                              for k, v in stack.template.get("Outputs", {}).items()}
+        return deployment
+
+    def _create_skipped(self, stack: StackArtifact, resolver: Resolver) -> None:
+        resources = stack.template["Resources"]
+        creators = {
+            "AWS::SNS::TopicPolicy": self._topic_policy, "AWS::SQS::QueuePolicy": self._queue_policy,
+            "AWS::SNS::Subscription": self._subscription, "AWS::CloudWatch::Alarm": self._alarm,
+            "AWS::CloudWatch::Dashboard": self._dashboard,
+        }
+        for kind, create in creators.items():  # in this order: dashboards reference alarms
+            for logical_id, resource in resources.items():
+                if resource["Type"] == kind:
+                    properties = resolver.resolve(resource.get("Properties", {}))
+                    resolver.physical_ids[logical_id] = create(stack.name, logical_id, properties)
+
+    def _topic_policy(self, stack_name: str, logical_id: str, p: dict[str, Any]) -> str:
+        for topic_arn in p["Topics"]:
+            self.aws.client("sns").set_topic_attributes(TopicArn=topic_arn, AttributeName="Policy",
+                                                        AttributeValue=as_json_string(p["PolicyDocument"]))
+        return f"{stack_name}-{logical_id}"
+
+    def _queue_policy(self, stack_name: str, logical_id: str, p: dict[str, Any]) -> str:
+        for queue_url in p["Queues"]:
+            self.aws.client("sqs").set_queue_attributes(
+                QueueUrl=queue_url, Attributes={"Policy": as_json_string(p["PolicyDocument"])})
+        return f"{stack_name}-{logical_id}"
+
+    def _subscription(self, stack_name: str, logical_id: str, p: dict[str, Any]) -> str:
+        attributes = {"RawMessageDelivery": str(p.get("RawMessageDelivery", False)).lower()}
+        for name in ("FilterPolicy", "FilterPolicyScope", "RedrivePolicy", "DeliveryPolicy"):
+            if name in p:
+                attributes[name] = as_json_string(p[name])
+        response = self.aws.client("sns").subscribe(
+            TopicArn=p["TopicArn"], Protocol=p["Protocol"], Endpoint=p["Endpoint"], Attributes=attributes,
+            ReturnSubscriptionArn=True)
+        return str(response["SubscriptionArn"])
+
+    def _alarm(self, stack_name: str, logical_id: str, p: dict[str, Any]) -> str:
+        name = p.get("AlarmName") or f"{stack_name}-{logical_id}"
+        passed = {k: v for k, v in p.items() if k not in ("AlarmName",)}
+        self.aws.client("cloudwatch").put_metric_alarm(AlarmName=name, **passed)
+        return name
+
+    def _dashboard(self, stack_name: str, logical_id: str, p: dict[str, Any]) -> str:
+        name = p.get("DashboardName") or f"{stack_name}-{logical_id}"
+        self.aws.client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=p["DashboardBody"])
+        return name
+
+    def _functions(self, stack: StackArtifact, deployment: Deployment, overrides: dict[str, str]) -> None:
+        lambda_client = self.aws.client("lambda")
+        for logical_id, resource in stack.template["Resources"].items():
+            if resource["Type"] != "AWS::Lambda::Function":
+                continue
+            config = lambda_client.get_function_configuration(FunctionName=deployment.physical_ids[logical_id])
+            key = resource["Properties"]["Code"].get("S3Key")
+            asset: FileAsset | None = stack.asset_for_key(key) if isinstance(key, str) else None
+            if asset is None or asset.packaging != "zip":
+                raise DeployError(f"{logical_id}: its code is not a directory asset in cdk.out")
+            environment = dict(config.get("Environment", {}).get("Variables", {}))
+            changed = {k: v for k, v in overrides.items() if k in environment and environment[k] != v}
+            if changed:
+                environment.update(changed)
+                lambda_client.update_function_configuration(FunctionName=config["FunctionName"],
+                                                            Environment={"Variables": environment})
+            deployment.functions[logical_id] = FunctionSpec(
+                logical_id=logical_id, name=config["FunctionName"], handler=config["Handler"],
+                code_dir=asset.source, environment=environment,
+                timeout_seconds=int(config.get("Timeout", 3)), memory_mb=int(config.get("MemorySize", 128)))
+
+    def _mappings(self, stack: StackArtifact, deployment: Deployment, resolver: Resolver) -> None:
+        lambda_client, sqs = self.aws.client("lambda"), self.aws.client("sqs")
+        by_name = {f.name: f for f in deployment.functions.values()}
+        for logical_id, resource in stack.template["Resources"].items():
+            if resource["Type"] != "AWS::Lambda::EventSourceMapping":
+                continue
+            uuid = deployment.physical_ids[logical_id]
+            # moto's own SQS trigger needs Docker and ignores batchItemFailures: local pollers run it.
+            lambda_client.update_event_source_mapping(UUID=uuid, Enabled=False)
+            mapping = lambda_client.get_event_source_mapping(UUID=uuid)
+            queue_arn = mapping["EventSourceArn"]
+            queue_url = sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"]
+            attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+            redrive = json.loads(attributes.get("RedrivePolicy", "null") or "null")
+            dlq_url = (sqs.get_queue_url(QueueName=redrive["deadLetterTargetArn"].rsplit(":", 1)[-1])["QueueUrl"]
+                       if redrive else None)
+            function_name = mapping["FunctionArn"].rsplit(":", 1)[-1]
+            deployment.mappings.append(MappingSpec(
+                uuid=uuid, function=by_name[function_name], queue_arn=queue_arn, queue_url=queue_url,
+                batch_size=int(mapping["BatchSize"]),
+                batching_window_seconds=int(mapping.get("MaximumBatchingWindowInSeconds", 0)),
+                max_concurrency=int(mapping.get("ScalingConfig", {}).get("MaximumConcurrency", 1000)),
+                report_batch_item_failures="ReportBatchItemFailures" in mapping.get("FunctionResponseTypes", []),
+                visibility_timeout_seconds=int(attributes.get("VisibilityTimeout", 30)),
+                max_receive_count=int(redrive["maxReceiveCount"]) if redrive else None,
+                dead_letter_queue_url=dlq_url))
+
+    def _routes(self, stack: StackArtifact, deployment: Deployment) -> None:
+        resources = stack.template["Resources"]
+
+        def path_of(resource_ref: Any) -> str:
+            if not isinstance(resource_ref, dict) or "Ref" not in resource_ref:
+                return ""  # GetAtt RestApi.RootResourceId: the root
+            node = resources[resource_ref["Ref"]]["Properties"]
+            return f"{path_of(node['ParentId'])}/{node['PathPart']}"
+
+        for logical_id, resource in resources.items():
+            if resource["Type"] == "AWS::ApiGateway::Stage":
+                deployment.stage = resource["Properties"]["StageName"]
+                deployment.rest_api_id = deployment.physical_ids[resource["Properties"]["RestApiId"]["Ref"]]
+            if resource["Type"] != "AWS::ApiGateway::Method":
+                continue
+            properties = resource["Properties"]
+            integration = properties.get("Integration", {})
+            targets = sorted(set(_get_att_targets(integration.get("Uri"))) & set(deployment.functions))
+            if integration.get("Type") != "AWS_PROXY" or len(targets) != 1:
+                raise DeployError(f"{logical_id}: only Lambda proxy integrations are served locally")
+            deployment.routes.append(Route(method=properties["HttpMethod"], path=path_of(properties["ResourceId"]),
+                                           function=deployment.functions[targets[0]]))
+
+
+def _zip_bytes(name: str, content: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def _get_att_targets(value: Any) -> list[str]:
+    """Logical ids that a template value reads with Fn::GetAtt."""
+    if isinstance(value, list):
+        return [t for v in value for t in _get_att_targets(v)]
+    if not isinstance(value, dict):
+        return []
+    if "Fn::GetAtt" in value:
+        target = value["Fn::GetAtt"]
+        return [target[0] if isinstance(target, list) else str(target).split(".")[0]]
+    return [t for v in value.values() for t in _get_att_targets(v)]

@@ -1,0 +1,140 @@
+"""The synthesized template as moto can take it, and resolving intrinsics to physical ids.
+
+moto's CloudFormation skips some types with only a log line, and then fails on anything that
+references them. The local cloud therefore takes those resources out of the copy it gives moto
+and creates them itself from the same template (deploy.py). Each other change to the copy is
+listed here with its reason; the template on disk is never changed.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+# Types moto's CloudFormation does not create (moto 5.2), or that reference those: the local cloud
+# creates them itself. (moto also skips AWS::ApiGateway::Stage, harmlessly: the local API serves it.)
+CREATED_LOCALLY = ("AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy", "AWS::SNS::Subscription",
+                   "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard")
+# Public SSM parameters moto refuses to hold ("reserved parameter name").
+RESERVED_SSM_PREFIX = "/aws/service/"
+BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
+
+
+def for_moto(template: Mapping[str, Any], reserved_values: Mapping[str, str]) -> dict[str, Any]:
+    """A copy of the template that moto's CloudFormation creates without error.
+
+    - resources of CREATED_LOCALLY types, and the outputs (which may reference them), are removed;
+    - SSM-typed parameters under /aws/service/ become plain strings with the value the local cloud
+      supplies (reserved_values, by parameter path), since moto cannot hold those names;
+    - KMS key tags are dropped: moto's KMS rejects CloudFormation's Key/Value tag shape.
+    """
+    copied = copy.deepcopy(dict(template))
+    copied["Resources"] = {k: v for k, v in copied["Resources"].items() if v["Type"] not in CREATED_LOCALLY}
+    copied.pop("Outputs", None)
+    for name, parameter in copied.get("Parameters", {}).items():
+        path = str(parameter.get("Default", ""))
+        if parameter.get("Type", "").startswith("AWS::SSM::Parameter::Value") and path.startswith(RESERVED_SSM_PREFIX):
+            if path not in reserved_values:
+                raise ValueError(f"parameter {name} reads {path}, which moto cannot hold and nobody supplied")
+            copied["Parameters"][name] = {"Type": "String", "Default": reserved_values[path]}
+    for resource in copied["Resources"].values():
+        if resource["Type"] == "AWS::KMS::Key":
+            resource.get("Properties", {}).pop("Tags", None)
+    return copied
+
+
+# ARN of a resource from its physical id, by type (what Fn::GetAtt [id, "Arn"] gives).
+ARN_PATTERNS: dict[str, Callable[[str, str, str], str]] = {
+    "AWS::SQS::Queue": lambda pid, region, account: f"arn:aws:sqs:{region}:{account}:{pid.rsplit('/', 1)[-1]}",
+    "AWS::SNS::Topic": lambda pid, region, account: pid,
+    "AWS::Lambda::Function": lambda pid, region, account: f"arn:aws:lambda:{region}:{account}:function:{pid}",
+    "AWS::DynamoDB::Table": lambda pid, region, account: f"arn:aws:dynamodb:{region}:{account}:table/{pid}",
+    "AWS::KMS::Key": lambda pid, region, account: f"arn:aws:kms:{region}:{account}:key/{pid}",
+    "AWS::CloudWatch::Alarm": lambda pid, region, account: f"arn:aws:cloudwatch:{region}:{account}:alarm:{pid}",
+    "AWS::Logs::LogGroup": lambda pid, region, account: f"arn:aws:logs:{region}:{account}:log-group:{pid}:*",
+    "AWS::IAM::Role": lambda pid, region, account: f"arn:aws:iam::{account}:role/{pid}",
+}
+
+
+class UnresolvableError(ValueError):
+    pass
+
+
+class Resolver:
+    """Resolves Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select and Fn::Split against physical ids."""
+
+    def __init__(self, template: Mapping[str, Any], physical_ids: Mapping[str, str], *, region: str,
+                 account: str, stack_name: str, attributes: Mapping[tuple[str, str], str] | None = None) -> None:
+        self.resources = template["Resources"]
+        self.parameters = template.get("Parameters", {})
+        self.physical_ids = dict(physical_ids)
+        self.attributes = dict(attributes or {})
+        self.region, self.account = region, account
+        self.pseudo = {"AWS::Region": region, "AWS::AccountId": account, "AWS::Partition": "aws",
+                       "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": stack_name, "AWS::NoValue": None}
+
+    def ref(self, name: str) -> Any:
+        if name in self.pseudo:
+            return self.pseudo[name]
+        if name in self.physical_ids:
+            return self.physical_ids[name]
+        if name in self.parameters:
+            return self.parameters[name].get("Default")
+        resource = self.resources.get(name)
+        if resource and resource["Type"] == "AWS::ApiGateway::Stage":  # Ref of a stage is its name
+            return resource["Properties"]["StageName"]
+        raise UnresolvableError(f"Ref {name}: no physical id")
+
+    def get_att(self, name: str, attribute: str) -> str:
+        if (name, attribute) in self.attributes:
+            return self.attributes[(name, attribute)]
+        kind = self.resources[name]["Type"]
+        physical = self.ref(name)
+        if attribute == "Arn" and kind in ARN_PATTERNS:
+            return ARN_PATTERNS[kind](physical, self.region, self.account)
+        if kind == "AWS::SQS::Queue" and attribute == "QueueName":
+            return physical.rsplit("/", 1)[-1]
+        if kind == "AWS::SNS::Topic" and attribute == "TopicName":
+            return physical.rsplit(":", 1)[-1]
+        raise UnresolvableError(f"Fn::GetAtt {name}.{attribute} ({kind}) is not known to the local cloud")
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            [(key, arg)] = value.items()
+            if key == "Ref":
+                return self.ref(arg)
+            if key == "Fn::GetAtt":
+                name, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self.get_att(name, attribute)
+            if key == "Fn::Join":
+                separator, parts = arg
+                return separator.join(str(self.resolve(p)) for p in self.resolve(parts))
+            if key == "Fn::Select":
+                index, items = arg
+                return self.resolve(items)[int(self.resolve(index))]
+            if key == "Fn::Split":
+                separator, text = arg
+                return str(self.resolve(text)).split(separator)
+            if key == "Fn::Sub":
+                text, variables = (arg, {}) if isinstance(arg, str) else arg
+                variables = {k: self.resolve(v) for k, v in variables.items()}
+                return re.sub(r"\$\{([^}!]+)\}", lambda m: str(self._sub(m.group(1), variables)), text)
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    def _sub(self, name: str, variables: Mapping[str, Any]) -> Any:
+        if name in variables:
+            return variables[name]
+        if "." in name:
+            return self.get_att(*name.split(".", 1))
+        return self.ref(name)
+
+
+def as_json_string(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)

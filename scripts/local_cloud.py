@@ -1,0 +1,78 @@
+"""`make local`: run the local cloud in the foreground until Ctrl-C or SIGTERM.
+
+Writes .local/endpoints.json once ready: {"api_url", "aws_endpoint_url", "region", "outputs", ...}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from local.assembly import ROOT, AssemblyError
+from local.cloud import DEFAULT_API_PORT, DEFAULT_AWS_PORT, LocalCloud, LocalCloudError, LocalCloudOptions
+from local.deploy import DeployError
+from local.runtime import InvocationError
+
+SAMPLE_RIDE = {"from": "Berlin", "to": "Munich", "duration": 480, "distance": 600, "customer": "cmr", "fare": 256.5}
+ENDPOINTS_FILE = ROOT / ".local" / "endpoints.json"
+STARTUP_ERRORS = (AssemblyError, LocalCloudError, DeployError, InvocationError)
+
+
+def add_cloud_arguments(parser: argparse.ArgumentParser, *, api_port: int, aws_port: int) -> None:
+    parser.add_argument("--cdk-out", type=Path, default=ROOT / "cdk.out", help="synthesized app (default: cdk.out)")
+    parser.add_argument("--api-port", type=int, default=int(os.environ.get("API_PORT", api_port)),
+                        help=f"local API port, 0 for any free one (env API_PORT, default {api_port})")
+    parser.add_argument("--aws-port", type=int, default=int(os.environ.get("AWS_PORT", aws_port)),
+                        help=f"local AWS endpoint port, 0 for any free one (env AWS_PORT, default {aws_port})")
+    parser.add_argument("--allow-stale", action="store_true", help="run even if cdk.out is older than the code")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_cloud_arguments(parser, api_port=DEFAULT_API_PORT, aws_port=DEFAULT_AWS_PORT)
+    parser.add_argument("--time-scale", type=float, default=1.0,
+                        help="failed records return after visibility timeout x this (default 1: as deployed)")
+    parser.add_argument("--failure-rate", type=float, default=None,
+                        help="failure injection: share of records each consumer fails (default: off, as deployed)")
+    parser.add_argument("--endpoints-file", type=Path, default=ENDPOINTS_FILE)
+    args = parser.parse_args(argv)
+    if args.failure_rate is not None and not 0 <= args.failure_rate <= 1:
+        parser.error("--failure-rate must be from 0 to 1")
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    cloud = LocalCloud(LocalCloudOptions(cdk_out=args.cdk_out, api_port=args.api_port, aws_port=args.aws_port,
+                                         time_scale=args.time_scale, failure_rate=args.failure_rate,
+                                         allow_stale=args.allow_stale))
+    try:
+        cloud.start()
+    except STARTUP_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        cloud.write_endpoints(args.endpoints_file)
+        print(f"API:          {cloud.api_url}")
+        print(f"AWS endpoint: {cloud.aws_endpoint_url}   (region {cloud.options.region}, any credentials)")
+        print(f"Function logs: {cloud.options.log_dir}/")
+        print("Stack outputs:")
+        for key, value in cloud.outputs.items():
+            print(f"  {key:40} {value}")
+        print(f"Endpoints written to {args.endpoints_file}. Try:")
+        print(f"  curl -s -XPOST {cloud.outputs.get('ApiUrl', cloud.api_url)} -d '{json.dumps(SAMPLE_RIDE)}'")
+        print("Ctrl-C stops.", flush=True)
+        stop.wait()
+    finally:
+        print("stopping...", flush=True)
+        cloud.stop()
+        args.endpoints_file.unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

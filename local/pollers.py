@@ -44,7 +44,12 @@ class MappingStats:
     in_flight: int = 0
     max_in_flight: int = 0
     received: Counter[str] = field(default_factory=Counter)  # message id -> receives
-    ride_ids: set[str] = field(default_factory=set)  # distinct ride ids delivered
+    message_rides: dict[str, str] = field(default_factory=dict)  # message id -> ride id in its body
+
+    @property
+    def ride_ids(self) -> set[str]:
+        """Distinct ride ids delivered to this queue."""
+        return set(self.message_rides.values())
     deleted: set[str] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
 
@@ -172,7 +177,7 @@ class QueuePoller:
                 self.stats.received[message["MessageId"]] += 1
                 ride_id = _ride_id(message["Body"])
                 if ride_id:
-                    self.stats.ride_ids.add(ride_id)
+                    self.stats.message_rides[message["MessageId"]] = ride_id
         started = time.monotonic()
         error = None
         try:

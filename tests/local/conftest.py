@@ -1,0 +1,58 @@
+"""Fixtures for end-to-end tests on the local cloud (moto server on 127.0.0.1, worker processes)."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.cloud import LocalCloud, LocalCloudOptions
+
+WAIT_SECONDS = 30.0
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = WAIT_SECONDS, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def post_ride(url: str, body: Any) -> tuple[int, dict[str, Any]]:
+    data = (body if isinstance(body, str) else json.dumps(body)).encode()
+    request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def start_cloud(cdk_out: Path, log_dir: Path, **options: Any) -> LocalCloud:
+    cloud = LocalCloud(LocalCloudOptions(cdk_out=cdk_out, api_port=0, aws_port=0, time_scale=0.01,
+                                         log_dir=log_dir, **options))
+    cloud.start()
+    return cloud
+
+
+@pytest.fixture(scope="module")
+def local_cloud(cloud_assembly: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+    """The default app on the local cloud, failure injection off."""
+    cloud = start_cloud(cloud_assembly, tmp_path_factory.mktemp("logs"))
+    yield cloud
+    cloud.stop()
+
+
+def effect_ids(cloud: LocalCloud, service: str) -> set[str]:
+    table = cloud.outputs[f"{service}TableName"]
+    items = cloud.clients.client("dynamodb").scan(TableName=table)["Items"]
+    return {item["rideId"]["S"] for item in items}

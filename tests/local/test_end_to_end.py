@@ -1,0 +1,77 @@
+"""The synthesized stack on the local cloud: routing, retries, the DLQ, duplicates, poison."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from tests.factories import ORDINARY_RIDE, SAMPLE_RIDE
+from tests.local.conftest import effect_ids, post_ride, wait_for
+
+ALL = ("CustomerNotification", "CustomerAccounting", "ExtraordinaryRides")
+
+
+def reached(cloud, ride_id: str) -> set[str]:
+    return {service for service in ALL if ride_id in effect_ids(cloud, service)}
+
+
+def test_sample_ride_reaches_all_three_services(local_cloud):
+    status, answer = post_ride(local_cloud.outputs["ApiUrl"], SAMPLE_RIDE)
+    assert status == 201
+    assert wait_for(lambda: reached(local_cloud, answer["id"]) == set(ALL), what="three effects")
+
+
+def test_ordinary_ride_reaches_two_services_only(local_cloud):
+    status, answer = post_ride(local_cloud.outputs["ApiUrl"], ORDINARY_RIDE)
+    assert status == 201
+    wait_for(lambda: reached(local_cloud, answer["id"]) == {"CustomerNotification", "CustomerAccounting"},
+             what="two effects")
+    extraordinary = local_cloud.poller("ExtraordinaryRides")
+    assert answer["id"] not in extraordinary.stats.ride_ids  # filtered out by SNS, never delivered
+
+
+def test_invalid_ride_is_rejected_and_never_published(local_cloud):
+    before = {s: set(local_cloud.poller(s).stats.received) for s in ALL}
+    status, answer = post_ride(local_cloud.outputs["ApiUrl"], {**SAMPLE_RIDE, "fare": "a lot"})
+    assert status == 400 and answer["errors"][0]["field"] == "fare"
+    status, _ = post_ride(local_cloud.api_url + "/no-such-path", SAMPLE_RIDE)
+    assert status == 403
+    assert {s: set(local_cloud.poller(s).stats.received) for s in ALL} == before
+
+
+def test_a_ride_published_twice_has_one_effect_per_service(local_cloud):
+    sns = local_cloud.clients.client("sns")
+    ride = {**SAMPLE_RIDE, "id": f"dup-{uuid.uuid4()}"}
+    for _ in range(2):
+        sns.publish(TopicArn=local_cloud.outputs["RideCompletionTopicArn"], Message=json.dumps(ride),
+                    MessageAttributes={"fare": {"DataType": "Number", "StringValue": str(ride["fare"])},
+                                       "distance": {"DataType": "Number", "StringValue": str(ride["distance"])}})
+    accounting = local_cloud.poller("CustomerAccounting")
+    wait_for(lambda: len(_messages_of(accounting, ride["id"]) & accounting.stats.deleted) == 2, what="2 deliveries")
+    wait_for(lambda: reached(local_cloud, ride["id"]) == set(ALL), what="effects")
+    table = local_cloud.outputs["CustomerAccountingTableName"]
+    items = local_cloud.clients.client("dynamodb").scan(TableName=table)["Items"]
+    assert sum(item["rideId"]["S"] == ride["id"] for item in items) == 1
+
+
+def _messages_of(poller, ride_id: str) -> set[str]:
+    with poller.lock:
+        return {message for message, ride in poller.stats.message_rides.items() if ride == ride_id}
+
+
+def test_poison_message_reaches_the_dlq_after_exactly_max_receive_count(local_cloud):
+    poller = local_cloud.poller("CustomerAccounting")
+    sqs = local_cloud.clients.client("sqs")
+    message_id = sqs.send_message(QueueUrl=local_cloud.outputs["CustomerAccountingQueueUrl"],
+                                  MessageBody="not a ride")["MessageId"]
+    dlq = local_cloud.outputs["CustomerAccountingDlqUrl"]
+
+    def in_dlq():
+        messages = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                                       MessageSystemAttributeNames=["All"]).get("Messages", [])
+        return [m for m in messages if m["Body"] == "not a ride"]
+
+    assert len(wait_for(in_dlq, what="the poison message in the DLQ")) == 1
+    assert poller.mapping.max_receive_count == 5  # from the template (cdk.json default)
+    assert poller.stats.received[message_id] == poller.mapping.max_receive_count
+    assert message_id not in poller.stats.deleted

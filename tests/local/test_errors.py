@@ -1,0 +1,67 @@
+"""Clear errors: no cdk.out, a stale one, a port in use, a handler that raises on import."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from local.assembly import AssemblyError, load_stacks, stale_inputs
+from local.cloud import LocalCloud, LocalCloudError, LocalCloudOptions
+from tests.local.conftest import start_cloud, wait_for
+
+
+def test_missing_cdk_out_says_to_synthesize(tmp_path: Path):
+    with pytest.raises(AssemblyError, match="run `make synth`"):
+        load_stacks(tmp_path / "cdk.out")
+
+
+def test_a_source_changed_after_synth_makes_cdk_out_stale(tmp_path: Path, cloud_assembly: Path):
+    root = tmp_path / "project"
+    (root / "lambdas").mkdir(parents=True)
+    cdk_out = root / "cdk.out"
+    shutil.copytree(cloud_assembly, cdk_out)
+    assert stale_inputs(cdk_out, root) == []
+    handler = root / "lambdas" / "handler.py"
+    handler.write_text("x = 1\n")
+    later = (cdk_out / "manifest.json").stat().st_mtime + 10
+    os.utime(handler, (later, later))
+    assert stale_inputs(cdk_out, root) == [handler]
+
+
+def test_port_in_use_is_named(cloud_assembly: Path, tmp_path: Path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cloud = LocalCloud(LocalCloudOptions(cdk_out=cloud_assembly, api_port=port, aws_port=0, log_dir=tmp_path))
+        with pytest.raises(LocalCloudError, match=f"port {port} on 127.0.0.1 \\(the local API\\) is in use"):
+            cloud.start()
+
+
+def test_handler_raising_on_import_is_reported_and_loses_nothing(cloud_assembly: Path, tmp_path: Path):
+    broken = tmp_path / "cdk.out"
+    shutil.copytree(cloud_assembly, broken)
+    [asset] = [p for p in broken.glob("asset.*") if (p / "customer_notification").is_dir()]
+    handler = asset / "customer_notification" / "handler.py"
+    handler.write_text('raise RuntimeError("boom at import")\n' + handler.read_text())
+    cloud = start_cloud(broken, tmp_path / "logs", allow_stale=True)
+    try:
+        sqs = cloud.clients.client("sqs")
+        url = cloud.outputs["CustomerNotificationQueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody='{"id": "r"}')
+        [error] = wait_for(lambda: cloud.errors, what="the import error")
+        assert "handler customer_notification.handler.lambda_handler raised on import" in error
+        assert "RuntimeError: boom at import" in error
+        time.sleep(0.5)
+        counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        dlq = sqs.get_queue_attributes(QueueUrl=cloud.outputs["CustomerNotificationDlqUrl"],
+                                       AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+        waiting = sum(int(counts[k]) for k in ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"))
+        assert waiting + int(dlq["ApproximateNumberOfMessages"]) == 1  # still in the queue, or in the DLQ
+    finally:
+        cloud.stop()

@@ -13,7 +13,7 @@ CDK_FLAGS := --no-notices --no-version-reporting
 RIDES  ?= 60
 PYTEST_ARGS ?=
 
-.PHONY: help setup test lint unit infra local-tests synth deploy destroy bootstrap diff demo local bench clean
+.PHONY: help setup test lint unit infra local-tests synth deploy destroy bootstrap diff demo local clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -64,14 +64,11 @@ deploy: setup ## bootstrap if needed, then deploy to the account of your AWS cre
 destroy: setup ## delete the stack (tables are retained: see README)
 	$(CDK) destroy --force $(CDK_FLAGS)
 
-local: synth ## run the local cloud in the foreground (Ctrl-C stops it)
-	$(BIN)/python -m scripts.local_cloud
+local: synth ## run the local cloud in the foreground (Ctrl-C stops it); API_PORT=3000 AWS_PORT=5050
+	$(BIN)/python -m scripts.local_cloud $(if $(API_PORT),--api-port $(API_PORT)) $(if $(AWS_PORT),--aws-port $(AWS_PORT))
 
 demo: synth ## synthesize, start the local cloud, send RIDES rides, reconcile
 	$(BIN)/python -m scripts.demo --rides $(RIDES)
-
-bench: setup ## benchmarks; results go to bench/results/
-	$(BIN)/python -m bench.run
 
 clean: ## remove generated files (keeps the environment)
 	rm -rf cdk.out .local .pytest_cache .ruff_cache

@@ -7,7 +7,6 @@ BIN    := $(VENV)/bin
 # Node 22 from the npm package `node` (package.json) comes first, so jsii runs on a supported Node.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
-export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 CDK    := node_modules/.bin/cdk
 CDK_FLAGS := --no-notices --no-version-reporting
 RIDES  ?= 60

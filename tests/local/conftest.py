@@ -56,3 +56,12 @@ def effect_ids(cloud: LocalCloud, service: str) -> set[str]:
     table = cloud.outputs[f"{service}TableName"]
     items = cloud.clients.client("dynamodb").scan(TableName=table)["Items"]
     return {item["rideId"]["S"] for item in items}
+
+
+def messages_kept(cloud: LocalCloud, service: str) -> int:
+    """Messages of a service that are still somewhere: waiting, in flight, or in its DLQ."""
+    sqs = cloud.clients.client("sqs")
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    queue = sqs.get_queue_attributes(QueueUrl=cloud.outputs[f"{service}QueueUrl"], AttributeNames=names)
+    dlq = sqs.get_queue_attributes(QueueUrl=cloud.outputs[f"{service}DlqUrl"], AttributeNames=names)
+    return sum(int(found["Attributes"][name]) for found in (queue, dlq) for name in names)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -12,7 +13,10 @@ import pytest
 
 from local.assembly import AssemblyError, load_stacks, stale_inputs
 from local.cloud import LocalCloud, LocalCloudError, LocalCloudOptions
-from tests.local.conftest import start_cloud, wait_for
+from stacks.app_factory import project_context
+from tests.conftest import synthesize
+from tests.factories import SAMPLE_RIDE
+from tests.local.conftest import effect_ids, messages_kept, start_cloud, wait_for
 
 
 def test_missing_cdk_out_says_to_synthesize(tmp_path: Path):
@@ -58,10 +62,33 @@ def test_handler_raising_on_import_is_reported_and_loses_nothing(cloud_assembly:
         assert "handler customer_notification.handler.lambda_handler raised on import" in error
         assert "RuntimeError: boom at import" in error
         time.sleep(0.5)
-        counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-        dlq = sqs.get_queue_attributes(QueueUrl=cloud.outputs["CustomerNotificationDlqUrl"],
-                                       AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
-        waiting = sum(int(counts[k]) for k in ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"))
-        assert waiting + int(dlq["ApproximateNumberOfMessages"]) == 1  # still in the queue, or in the DLQ
+        assert messages_kept(cloud, "CustomerNotification") == 1  # still in the queue, or in the DLQ
+    finally:
+        cloud.stop()
+
+
+def test_a_handler_that_times_out_is_stopped_and_loses_nothing(tmp_path: Path):
+    # Given CustomerNotification with a 1 s timeout, and a handler that takes 3 s
+    subscribers = [dict(s) for s in project_context()["wildrydes"]["subscribers"]]
+    subscribers[0]["functionTimeoutSeconds"] = 1
+    cdk_out = tmp_path / "cdk.out"
+    synthesize(cdk_out, overrides={"subscribers": subscribers})
+    [asset] = [p for p in cdk_out.glob("asset.*") if (p / "customer_notification").is_dir()]
+    handler = asset / "customer_notification" / "handler.py"
+    handler.write_text(handler.read_text() + (
+        "\n_handle = lambda_handler\n\n\ndef lambda_handler(event, context):\n"
+        "    import time\n    time.sleep(3)\n    return _handle(event, context)\n"))
+    cloud = start_cloud(cdk_out, tmp_path / "logs", allow_stale=True)
+    try:
+        # When a ride arrives
+        sqs = cloud.clients.client("sqs")
+        url = cloud.outputs["CustomerNotificationQueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({**SAMPLE_RIDE, "id": "slow"}))
+        # Then the invocation is cut off at the function's timeout, as on Lambda
+        [error] = wait_for(lambda: cloud.errors, what="the timeout")
+        assert "Sandbox.Timedout: Task timed out after 1.00 seconds" in error
+        # and the ride is not lost: still in the queue (or already in the DLQ), never processed
+        assert messages_kept(cloud, "CustomerNotification") == 1
+        assert "slow" not in effect_ids(cloud, "CustomerNotification")
     finally:
         cloud.stop()

@@ -15,8 +15,9 @@ import json
 import logging
 import socket
 import sys
+import urllib.request
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,6 @@ class LocalCloudOptions:
     allow_stale: bool = False
     paused: bool = False  # start pollers paused (tests that need a whole batch in the queue first)
     stack_name: str | None = None
-    extra_environment: dict[str, str] = field(default_factory=dict)
 
 
 def _check_port(port: int, what: str, option: str) -> None:
@@ -135,15 +135,12 @@ class LocalCloud:
         host, port = self.server.get_host_and_port()
         self.aws_endpoint_url = f"http://{host}:{port}"
         # moto's state is per process: start from nothing, whatever ran here before.
-        import urllib.request
-
         urllib.request.urlopen(urllib.request.Request(f"{self.aws_endpoint_url}/moto-api/reset", method="POST"))
 
     @property
     def worker_environment(self) -> dict[str, str]:
         return {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": self.aws_endpoint_url, "AWS_REGION": self.options.region,
-                "AWS_DEFAULT_REGION": self.options.region, "POWERTOOLS_TRACE_DISABLED": "true",
-                **self.options.extra_environment}
+                "AWS_DEFAULT_REGION": self.options.region, "POWERTOOLS_TRACE_DISABLED": "true"}
 
     def _start_functions(self) -> None:
         o, d = self.options, self.deployment

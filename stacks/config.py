@@ -85,10 +85,9 @@ class AppSettings:
     producer_memory_mb: int = 256
     powertools_version: str = field(default_factory=lambda: installed_powertools_version())
 
-    @property
-    def powertools_layer_parameter(self) -> str:
-        """Public SSM parameter holding the layer ARN of exactly this Powertools version."""
-        return f"/aws/service/powertools/python/arm64/python3.14/{self.powertools_version}"
+    def powertools_layer_parameter(self, runtime: str, architecture: str) -> str:
+        """Public SSM parameter holding the ARN of the layer of exactly this Powertools version."""
+        return f"/aws/service/powertools/python/{architecture}/{runtime}/{self.powertools_version}"
 
 
 def installed_powertools_version() -> str:

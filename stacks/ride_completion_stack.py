@@ -38,10 +38,12 @@ class RideCompletionStack(Stack):
 
         # One asset for every function (shared/ is imported by all); Powertools from the public layer
         # at exactly the pinned version (bundling dependencies would need Docker).
-        layer_arn = ssm.StringParameter.value_for_string_parameter(self, settings.powertools_layer_parameter)
+        runtime, architecture = lambda_.Runtime.PYTHON_3_14, lambda_.Architecture.ARM_64
+        layer_arn = ssm.StringParameter.value_for_string_parameter(
+            self, settings.powertools_layer_parameter(runtime.name, architecture.name))
         function_props: dict[str, Any] = {
-            "runtime": lambda_.Runtime.PYTHON_3_14,
-            "architecture": lambda_.Architecture.ARM_64,
+            "runtime": runtime,
+            "architecture": architecture,
             "code": lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=ASSET_EXCLUDES),
             "layers": [lambda_.LayerVersion.from_layer_version_arn(self, "PowertoolsLayer", layer_arn)],
             "tracing": lambda_.Tracing.ACTIVE,

@@ -246,3 +246,24 @@ def test_an_impossible_setting_stops_the_app_before_synth():
     subscribers[0]["maxConcurrency"] = 1
     with pytest.raises(ConfigError, match="maxConcurrency: must be between 2 and 1000"):
         build_app(overrides={"subscribers": subscribers})
+
+
+def test_every_topic_is_ssl_only(template_json):
+    policies = resources(template_json, "AWS::SNS::TopicPolicy").values()
+    for topic_id in resources(template_json, "AWS::SNS::Topic"):
+        statements = [s for p in policies if {"Ref": topic_id} in p["Properties"]["Topics"]
+                      for s in p["Properties"]["PolicyDocument"]["Statement"]]
+        assert any(s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+                   for s in statements), topic_id
+
+
+def test_functions_run_the_newest_python_runtime_cdk_knows(template_json):
+    from aws_cdk import aws_lambda as lambda_
+
+    versions = [tuple(int(p) for p in name.split("_")[1:]) for name in dir(lambda_.Runtime)
+                if name.startswith("PYTHON_3_")]
+    newest = "python" + ".".join(str(p) for p in max(versions))
+    runtimes = {f["Properties"]["Runtime"] for f in resources(template_json, "AWS::Lambda::Function").values()}
+    assert runtimes == {newest}
+    assert {tuple(f["Properties"]["Architectures"]) for f in
+            resources(template_json, "AWS::Lambda::Function").values()} == {("arm64",)}

@@ -12,7 +12,7 @@ CDK_FLAGS := --no-notices --no-version-reporting
 RIDES  ?= 60
 PYTEST_ARGS ?=
 
-.PHONY: help setup test lint unit infra local-tests synth deploy destroy bootstrap diff demo local clean
+.PHONY: help setup test lint unit infra local-tests synth deploy destroy bootstrap diff demo local bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ local: synth ## run the local cloud in the foreground (Ctrl-C stops it); API_POR
 
 demo: synth ## synthesize, start the local cloud, send RIDES rides, reconcile
 	$(BIN)/python -m scripts.demo --rides $(RIDES)
+
+bench: setup ## benchmarks (minutes); results are written to bench/results/
+	$(BIN)/python -m bench.sqs_send
 
 clean: ## remove generated files (keeps the environment)
 	rm -rf cdk.out .local .pytest_cache .ruff_cache

@@ -126,6 +126,9 @@ class LocalCloud:
     def _start_moto(self) -> None:
         from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+        from local import moto_patches
+
+        moto_patches.apply()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
         logging.getLogger("moto").setLevel(logging.ERROR)  # "no CloudFormation support for X": known, handled
         warnings.filterwarnings("ignore", message="Tried to parse AWS::", module="moto")

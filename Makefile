@@ -70,7 +70,7 @@ demo: synth ## synthesize, start the local cloud, send RIDES rides, reconcile
 	$(BIN)/python -m scripts.demo --rides $(RIDES)
 
 bench: setup ## benchmarks (minutes); results are written to bench/results/
-	$(BIN)/python -m bench.sqs_send
+	$(BIN)/python -m bench.moto_sqs
 
 clean: ## remove generated files (keeps the environment)
 	rm -rf cdk.out .local .pytest_cache .ruff_cache

@@ -11,6 +11,7 @@ after `maxReceiveCount` receives moto's redrive moves them to the DLQ.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -19,6 +20,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from local.deploy import MappingSpec
 from local.runtime import ExecutionEnvironment, InvocationError
@@ -164,7 +167,10 @@ class QueuePoller:
             if not batch:
                 time.sleep(IDLE_POLL_SECONDS)
                 continue
-            self._handle(index, environment, batch)
+            try:
+                self._handle(index, environment, batch)
+            except Exception as error:  # a worker never dies: what it did not settle returns after the timeout
+                self._error(f"{self.name}: settling a batch failed: {error!r}")
 
     def _handle(self, index: int, environment: ExecutionEnvironment, batch: list[dict[str, Any]]) -> None:
         m = self.mapping
@@ -206,16 +212,21 @@ class QueuePoller:
     def _settle(self, batch: list[dict[str, Any]], failed: set[str]) -> None:
         m = self.mapping
         done = [message for message in batch if message["MessageId"] not in failed]
+        deleted: set[str] = set()
         for start in range(0, len(done), 10):
-            chunk = done[start:start + 10]
-            self.sqs.delete_message_batch(QueueUrl=m.queue_url, Entries=[
-                {"Id": str(i), "ReceiptHandle": message["ReceiptHandle"]} for i, message in enumerate(chunk)])
+            chunk = dict(enumerate(done[start:start + 10]))
+            response = self.sqs.delete_message_batch(QueueUrl=m.queue_url, Entries=[
+                {"Id": str(i), "ReceiptHandle": message["ReceiptHandle"]} for i, message in chunk.items()])
+            # A failed entry is a message already gone (deleted through a duplicate delivery): nothing to do.
+            deleted.update(chunk[int(entry["Id"])]["MessageId"] for entry in response.get("Successful", []))
         with self.lock:
-            self.stats.deleted.update(message["MessageId"] for message in done)
+            self.stats.deleted.update(deleted)
         if self.time_scale < 1:
             timeout = max(1, math.ceil(m.visibility_timeout_seconds * self.time_scale))
             for message in batch:
-                if message["MessageId"] in failed:
+                if message["MessageId"] not in failed:
+                    continue
+                with contextlib.suppress(ClientError):  # gone meanwhile: deleted through a duplicate delivery
                     self.sqs.change_message_visibility(QueueUrl=m.queue_url, ReceiptHandle=message["ReceiptHandle"],
                                                        VisibilityTimeout=timeout)
 

@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-scale", type=float, default=0.01,
                         help="failed records return after visibility timeout x this (default 0.01)")
     parser.add_argument("--poison", type=int, default=2, help="poison messages put straight onto one queue")
-    parser.add_argument("--timeout", type=float, default=90, help="seconds to wait for the queues to drain")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="seconds to wait for the queues to drain (default: 90, or 0.15 s a ride if more)")
     args = parser.parse_args(argv)
     if args.rides < 1 or not 0 <= args.failure_rate < 1:
         parser.error("--rides must be positive and --failure-rate from 0 to below 1")
@@ -155,7 +156,7 @@ def run(cloud: LocalCloud, args: argparse.Namespace, started: float) -> int:
     print(f"Put {args.poison} poison messages straight onto the {service_name(poison_queue)} queue.")
 
     print("Draining:")
-    drained = drain(cloud, args.timeout)
+    drained = drain(cloud, args.timeout or max(90.0, 0.15 * args.rides))
     rows = reconcile(cloud, accepted)
     header = f"{'service':22} {'expected':>8} {'delivered':>9} {'processed':>9} {'retried':>7} {'in DLQ':>6} " \
              f"{'poison':>6} {'lost':>4} {'astray':>6}"

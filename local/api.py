@@ -102,7 +102,7 @@ class LocalApi:
                                "resourcePath": route.path, "path": path, "requestTimeEpoch": int(time.time() * 1000)},
         }
         try:
-            response = self.pools[route.function.logical_id].invoke(event).result
+            response = self.pools[route.function.logical_id].invoke(event)
         except InvocationError as error:
             return (502, {"Content-Type": "application/json"},
                     json.dumps({"message": "Internal server error", "localError": str(error)}))

@@ -39,6 +39,7 @@ class Invocation:
     error: str | None
     started: float
     ended: float
+    cold_start: bool = False
 
 
 @dataclass
@@ -185,9 +186,9 @@ class QueuePoller:
                 if ride_id:
                     self.stats.message_rides[message["MessageId"]] = ride_id
         started = time.monotonic()
-        error = None
+        error, cold = None, environment.process is None
         try:
-            failed = self._failed_ids(environment.invoke(event).result, ids)
+            failed = self._failed_ids(environment.invoke(event), ids)
         except InvocationError as invocation_error:
             error = str(invocation_error)
             failed = ids
@@ -195,7 +196,7 @@ class QueuePoller:
                 self._error(f"{m.function.logical_id}: {invocation_error}")
         with self.lock:
             self.stats.in_flight -= 1
-            self.stats.invocations.append(Invocation(index + 1, ids, failed, error, started, time.monotonic()))
+            self.stats.invocations.append(Invocation(index + 1, ids, failed, error, started, time.monotonic(), cold))
         self._settle(batch, set(failed))
 
     def _failed_ids(self, result: Any, ids: list[str]) -> list[str]:

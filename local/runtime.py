@@ -13,9 +13,7 @@ import selectors
 import subprocess
 import sys
 import threading
-import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +30,6 @@ class InvocationError(RuntimeError):
     def __init__(self, error_type: str, message: str, trace: str = "") -> None:
         self.error_type, self.trace = error_type, trace
         super().__init__(f"{error_type}: {message}")
-
-
-@dataclass
-class InvocationResult:
-    result: Any
-    cold_start: bool
-    duration_ms: float
 
 
 class ExecutionEnvironment:
@@ -89,11 +80,10 @@ class ExecutionEnvironment:
             raise InvocationError("Runtime.ExitError", f"the environment exited with code {code}; see {self.log_path}")
         return dict(json.loads(line))
 
-    def invoke(self, event: dict[str, Any]) -> InvocationResult:
+    def invoke(self, event: dict[str, Any]) -> Any:
+        """The handler's return value; InvocationError if it raised, timed out or could not start."""
         with self.lock:
-            started = time.monotonic()
-            cold = self.process is None or self.process.poll() is not None
-            if cold:
+            if self.process is None or self.process.poll() is not None:
                 self._start()
             assert self.process is not None and self.process.stdin is not None
             context = {"function_name": self.function.name, "memory_limit_in_mb": self.function.memory_mb,
@@ -107,11 +97,10 @@ class ExecutionEnvironment:
                 self.stop()
                 raise InvocationError("Runtime.ExitError", "the environment died") from None
             answer = self._read(timeout=float(self.function.timeout_seconds))
-            duration = (time.monotonic() - started) * 1000
             if not answer.get("ok"):
                 raise InvocationError(answer.get("errorType", "Error"), answer.get("errorMessage", ""),
                                       "".join(answer.get("trace", [])))
-            return InvocationResult(answer.get("result"), cold, duration)
+            return answer.get("result")
 
     def stop(self) -> None:
         process, self.process = self.process, None
@@ -139,7 +128,7 @@ class EnvironmentPool:
         self.limit = threading.BoundedSemaphore(limit)
         self.lock = threading.Lock()
 
-    def invoke(self, event: dict[str, Any]) -> InvocationResult:
+    def invoke(self, event: dict[str, Any]) -> Any:
         with self.limit:
             with self.lock:
                 environment = self.idle.pop() if self.idle else None

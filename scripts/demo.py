@@ -167,11 +167,12 @@ def run(cloud: LocalCloud, args: argparse.Namespace, started: float) -> int:
     client_errors = sum(n for status, n in statuses.items() if 400 <= status < 500)
     print(f"\nAPI: {statuses.get(201, 0)} accepted (201), {client_errors} rejected (4xx), "
           f"{sum(n for s, n in statuses.items() if s >= 500)} failed (5xx)")
-    print("Load balancing (batches per worker, most concurrent invocations seen / allowed):")
+    print("Load balancing (batches per worker, most concurrent invocations seen / allowed, cold starts):")
     for poller in cloud.pollers:
         per_worker = Counter(i.worker for i in poller.stats.invocations)
+        cold = sum(i.cold_start for i in poller.stats.invocations)
         print(f"  {service_name(poller):22} " + ", ".join(f"worker {w}: {n}" for w, n in sorted(per_worker.items()))
-              + f"   concurrency {poller.stats.max_in_flight}/{poller.mapping.max_concurrency}")
+              + f"   concurrency {poller.stats.max_in_flight}/{poller.mapping.max_concurrency}, cold starts {cold}")
     ok = drained and all(r.lost == 0 and r.astray == 0 for r in rows) and statuses.get(201, 0) == len(rides) \
         and sum(r.poison for r in rows) == args.poison and not cloud.errors
     print(f"\n{'OK' if ok else 'FAILED'}: " + ("every accepted ride was processed once or is in a DLQ"

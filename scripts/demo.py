@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from local.assembly import ROOT
-from local.cloud import LocalCloud, LocalCloudOptions
+from local.cloud import LocalCloud
 from local.filters import expected
 from local.pollers import QueuePoller
-from scripts.local_cloud import STARTUP_ERRORS, add_cloud_arguments
+from scripts.local_cloud import add_cloud_arguments, start_from_arguments
 from scripts.rides import INVALID_BODIES, ride_mix, send_all
 
 POISON_BODY = "this is not a ride"
@@ -119,13 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--rides must be positive and --failure-rate from 0 to below 1")
 
     started = time.monotonic()
-    cloud = LocalCloud(LocalCloudOptions(cdk_out=args.cdk_out, api_port=args.api_port, aws_port=args.aws_port,
-                                         time_scale=args.time_scale, failure_rate=args.failure_rate,
-                                         allow_stale=args.allow_stale, log_dir=ROOT / ".local" / "demo-logs"))
-    try:
-        cloud.start()
-    except STARTUP_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
+    cloud = start_from_arguments(args, log_dir=ROOT / ".local" / "demo-logs")
+    if cloud is None:
         return 2
     try:
         return run(cloud, args, started)

@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from local.assembly import ROOT, AssemblyError
 from local.cloud import DEFAULT_API_PORT, DEFAULT_AWS_PORT, LocalCloud, LocalCloudError, LocalCloudOptions
@@ -32,6 +33,19 @@ def add_cloud_arguments(parser: argparse.ArgumentParser, *, api_port: int, aws_p
     parser.add_argument("--allow-stale", action="store_true", help="run even if cdk.out is older than the code")
 
 
+def start_from_arguments(args: argparse.Namespace, **options: Any) -> LocalCloud | None:
+    """Start the local cloud as the command line says; None (with the reason on stderr) if it cannot."""
+    cloud = LocalCloud(LocalCloudOptions(cdk_out=args.cdk_out, api_port=args.api_port, aws_port=args.aws_port,
+                                         time_scale=args.time_scale, failure_rate=args.failure_rate,
+                                         allow_stale=args.allow_stale, **options))
+    try:
+        cloud.start()
+    except STARTUP_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+    return cloud
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_cloud_arguments(parser, api_port=DEFAULT_API_PORT, aws_port=DEFAULT_AWS_PORT)
@@ -44,17 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.failure_rate is not None and not 0 <= args.failure_rate <= 1:
         parser.error("--failure-rate must be from 0 to 1")
 
+    cloud = start_from_arguments(args)
+    if cloud is None:
+        return 2
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    cloud = LocalCloud(LocalCloudOptions(cdk_out=args.cdk_out, api_port=args.api_port, aws_port=args.aws_port,
-                                         time_scale=args.time_scale, failure_rate=args.failure_rate,
-                                         allow_stale=args.allow_stale))
-    try:
-        cloud.start()
-    except STARTUP_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
     try:
         cloud.write_endpoints(args.endpoints_file)
         print(f"API:          {cloud.api_url}")

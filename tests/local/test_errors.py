@@ -47,6 +47,16 @@ def test_port_in_use_is_named(cloud_assembly: Path, tmp_path: Path):
             cloud.start()
 
 
+def test_commands_say_why_they_cannot_start_and_exit_2(tmp_path: Path, capsys):
+    from scripts import demo, local_cloud
+
+    missing = str(tmp_path / "nowhere")
+    assert local_cloud.main(["--cdk-out", missing, "--endpoints-file", str(tmp_path / "e.json")]) == 2
+    assert demo.main(["--cdk-out", missing]) == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert errors == [f"error: {missing} has no manifest.json: run `make synth` first"] * 2
+
+
 def test_handler_raising_on_import_is_reported_and_loses_nothing(cloud_assembly: Path, tmp_path: Path):
     broken = tmp_path / "cdk.out"
     shutil.copytree(cloud_assembly, broken)

@@ -63,8 +63,9 @@ deploy: setup ## bootstrap if needed, then deploy to the account of your AWS cre
 destroy: setup ## delete the stack (tables are retained: see README)
 	$(CDK) destroy --force $(CDK_FLAGS)
 
-local: synth ## run the local cloud in the foreground (Ctrl-C stops it); API_PORT=3000 AWS_PORT=5050
-	$(BIN)/python -m scripts.local_cloud $(if $(API_PORT),--api-port $(API_PORT)) $(if $(AWS_PORT),--aws-port $(AWS_PORT))
+local: synth ## run the local cloud in the foreground (Ctrl-C stops it); API_PORT AWS_PORT FAILURE_RATE TIME_SCALE
+	$(BIN)/python -m scripts.local_cloud $(if $(API_PORT),--api-port $(API_PORT)) $(if $(AWS_PORT),--aws-port $(AWS_PORT)) \
+		$(if $(FAILURE_RATE),--failure-rate $(FAILURE_RATE)) $(if $(TIME_SCALE),--time-scale $(TIME_SCALE))
 
 demo: synth ## synthesize, start the local cloud, send RIDES rides, reconcile
 	$(BIN)/python -m scripts.demo --rides $(RIDES)

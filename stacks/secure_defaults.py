@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
@@ -62,3 +65,18 @@ def build_log_group(scope: Construct, construct_id: str, *, retention_days: int)
     assert isinstance(cfn, logs.CfnLogGroup)
     cfn.retention_in_days = retention_days  # RetentionDays is a named enum; the L1 takes the number
     return group
+
+
+def build_function(scope: Construct, construct_id: str, *, function_props: dict[str, Any],
+                   environment: dict[str, str], log_retention_days: int, **props: Any) -> lambda_.Function:
+    """A function on the shared runtime/code/layer props, with its own log group (retention set) and
+    the cdk-nag acknowledgments every function here needs; `environment` is added to the shared one."""
+    function = lambda_.Function(
+        scope, construct_id, **{**function_props, **props,
+                                "environment": {**function_props.get("environment", {}), **environment}},
+        log_group=build_log_group(scope, f"{construct_id}Logs", retention_days=log_retention_days))
+    acknowledge(function, "IAM4", "AWSLambdaBasicExecutionRole only lets the function write its own logs.",
+                "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+    acknowledge(function, "IAM5", "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level "
+                "permissions.", "Resource::*")
+    return function

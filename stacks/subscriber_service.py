@@ -10,14 +10,13 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from stacks.config import SubscriberSettings
-from stacks.secure_defaults import acknowledge, build_dead_letter_queue, build_log_group, build_queue
+from stacks.secure_defaults import build_dead_letter_queue, build_function, build_queue
 
 
 class SubscriberService(Construct):
@@ -58,14 +57,12 @@ class SubscriberService(Construct):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True))
 
-        environment = dict(function_props.get("environment", {}))
-        environment.update({"POWERTOOLS_SERVICE_NAME": name, "EFFECT_TABLE_NAME": self.table.table_name,
-                            "FAILURE_RATE": str(settings.failure_rate)})
-        self.function = lambda_.Function(
-            self, "Consumer", **{**function_props, "environment": environment},
+        self.function = build_function(
+            self, "Consumer", function_props=function_props, log_retention_days=log_retention_days,
+            environment={"POWERTOOLS_SERVICE_NAME": name, "EFFECT_TABLE_NAME": self.table.table_name,
+                         "FAILURE_RATE": str(settings.failure_rate)},
             description=f"{name}: consumes rides from its queue", handler=settings.handler,
-            timeout=Duration.seconds(settings.function_timeout_seconds), memory_size=settings.memory_mb,
-            log_group=build_log_group(self, "ConsumerLogs", retention_days=log_retention_days))
+            timeout=Duration.seconds(settings.function_timeout_seconds), memory_size=settings.memory_mb)
         # Least privilege: one conditional PutItem per record, nothing else on the table.
         self.function.add_to_role_policy(iam.PolicyStatement(
             actions=["dynamodb:PutItem"], resources=[self.table.table_arn]))
@@ -74,10 +71,6 @@ class SubscriberService(Construct):
             max_batching_window=Duration.seconds(settings.max_batching_window_seconds),
             max_concurrency=settings.max_concurrency, report_batch_item_failures=True)
         self.function.add_event_source(self.event_source)
-        acknowledge(self.function, "IAM4", "AWSLambdaBasicExecutionRole only lets the function write its own logs.",
-                    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
-        acknowledge(self.function, "IAM5", "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level "
-                    "permissions.", "Resource::*")
 
         self.alarms = self._alarms(name)
 

@@ -6,12 +6,11 @@ from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.config import AppSettings
-from stacks.secure_defaults import acknowledge, build_log_group
+from stacks.secure_defaults import acknowledge, build_function, build_log_group
 
 RESOURCE_PATH = "submit-ride-completion"
 
@@ -28,24 +27,19 @@ class UnicornManagement(Construct):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True))
 
-        environment = dict(function_props.get("environment", {}))
-        environment.update({"POWERTOOLS_SERVICE_NAME": "UnicornManagement",
-                            "RIDES_TABLE_NAME": self.table.table_name, "TOPIC_ARN": topic.topic_arn})
-        self.function = lambda_.Function(
-            self, "SubmitRideCompletion", **{**function_props, "environment": environment},
+        self.function = build_function(
+            self, "SubmitRideCompletion", function_props=function_props,
+            log_retention_days=settings.log_retention_days,
+            environment={"POWERTOOLS_SERVICE_NAME": "UnicornManagement", "RIDES_TABLE_NAME": self.table.table_name,
+                         "TOPIC_ARN": topic.topic_arn},
             description="Validates, stores and publishes completed rides",
             handler="unicorn_management.handler.lambda_handler",
-            timeout=Duration.seconds(settings.producer_timeout_seconds), memory_size=settings.producer_memory_mb,
-            log_group=build_log_group(self, "SubmitRideCompletionLogs", retention_days=settings.log_retention_days))
+            timeout=Duration.seconds(settings.producer_timeout_seconds), memory_size=settings.producer_memory_mb)
         self.function.add_to_role_policy(iam.PolicyStatement(
             actions=["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], resources=[self.table.table_arn]))
         topic.grant_publish(self.function)
         acknowledge(self.function, "IAM5", "Publishing to a KMS-encrypted topic needs kms:GenerateDataKey*, granted "
                     "on the topic's own key only.", "Action::kms:GenerateDataKey*")
-        acknowledge(self.function, "IAM4", "AWSLambdaBasicExecutionRole only lets the function write its own logs.",
-                    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
-        acknowledge(self.function, "IAM5", "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level "
-                    "permissions.", "Resource::*")
 
         access_logs = build_log_group(self, "ApiAccessLogs", retention_days=settings.log_retention_days)
         self.api = apigw.RestApi(

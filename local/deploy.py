@@ -91,6 +91,7 @@ class Deployer:
     def __init__(self, clients: Any, region: str) -> None:
         self.aws = clients
         self.region = region
+        self.filter_policies: dict[str, dict[str, Any] | None] = {}
 
     # -- set-up moto needs before CloudFormation ---------------------------------------------------
     def _reserved_parameter_values(self, template: dict[str, Any]) -> dict[str, str]:
@@ -148,11 +149,8 @@ class Deployer:
                     for r in cfn.list_stack_resources(StackName=stack.name)["StackResourceSummaries"]}
         resolver = Resolver(stack.template, physical, region=self.region, account=ACCOUNT, stack_name=stack.name)
         deployment = Deployment(stack_name=stack.name, region=self.region, physical_ids=physical)
+        self.filter_policies = deployment.filter_policies  # filled as the subscriptions are created
         self._create_skipped(stack, resolver)
-        for resource in stack.template["Resources"].values():
-            if resource["Type"] == "AWS::SNS::Subscription":
-                properties = resolver.resolve(resource["Properties"])
-                deployment.filter_policies[properties["Endpoint"]] = properties.get("FilterPolicy")
         self._functions(stack, deployment, environment_overrides or {})
         self._mappings(stack, deployment, resolver)
         self._routes(stack, deployment)
@@ -190,6 +188,7 @@ class Deployer:
         for name in ("FilterPolicy", "FilterPolicyScope", "RedrivePolicy", "DeliveryPolicy"):
             if name in p:
                 attributes[name] = as_json_string(p[name])
+        self.filter_policies[p["Endpoint"]] = p.get("FilterPolicy")
         response = self.aws.client("sns").subscribe(
             TopicArn=p["TopicArn"], Protocol=p["Protocol"], Endpoint=p["Endpoint"], Attributes=attributes,
             ReturnSubscriptionArn=True)

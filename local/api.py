@@ -1,113 +1,240 @@
-"""A local API Gateway: serves the REST API's Lambda proxy routes on 127.0.0.1.
+"""A local API Gateway (REST API, Lambda proxy integrations) on 127.0.0.1, served by uvicorn.
 
 Routes come from the template (AWS::ApiGateway::Method with an AWS_PROXY integration), under the
-stage name, as on AWS: POST http://127.0.0.1:PORT/prod/submit-ride-completion.
+stage name, as on AWS: POST http://127.0.0.1:PORT/prod/submit-ride-completion. HTTP/1.1 itself
+(keep-alive, chunked bodies, malformed or conflicting Content-Length, a body that never arrives) is
+uvicorn's job; a request is handed to a function only once its whole body is here. What API Gateway
+answers itself is answered here the same way:
+
+| when                                                  | status | body                                        |
+| method or path the API does not define                | 403    | {"message": "Missing Authentication Token"} |
+| body over 10 MB                                       | 413    | {"message": "Request Too Long"}             |
+| the function is throttled (at its concurrency limit)  | 500    | {"message": "Internal server error"}        |
+| the function failed, timed out, answered badly        | 502    | {"message": "Internal server error"}        |
+| no answer within the 29 s integration timeout         | 504    | {"message": "Endpoint request timed out"}   |
+
+Each function has a concurrency limit (`concurrency_limit`, Lambda's default account limit unless set
+lower): a request that would exceed it is throttled at once, as Lambda throttles. Below it, requests wait
+for one of the function's local environments (a few processes per function: the machine's cores, not
+AWS's fleet, are the limit here), the wait standing in for the cold start a new environment would take
+on Lambda; a request that waits out the integration timeout gets the 504 API Gateway would give.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import logging
+import socket
 import threading
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
+
+import uvicorn
 
 from local.deploy import Route
-from local.runtime import EnvironmentPool, InvocationError
+from local.runtime import FunctionPool, InvocationError
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's limit
+INTEGRATION_TIMEOUT_SECONDS = 29.0  # API Gateway's limit on a Lambda integration
+BACKLOG = 2048  # connections waiting to be accepted; the stage's burst limit is 100
+JSON = "application/json"
+
+Answer = tuple[int, dict[str, str], bytes]
+
+
+def gateway_answer(status: int, message: str, error_type: str) -> Answer:
+    return status, {"Content-Type": JSON, "x-amzn-ErrorType": error_type}, json.dumps({"message": message}).encode()
+
+
+MISSING_TOKEN = gateway_answer(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+TOO_LARGE = gateway_answer(413, "Request Too Long", "RequestTooLongException")
+INTERNAL_ERROR = {status: gateway_answer(status, "Internal server error", "InternalServerErrorException")
+                  for status in (500, 502)}
+TIMED_OUT = gateway_answer(504, "Endpoint request timed out", "IntegrationTimeout")
+
+
+class Admission:
+    """One function's concurrency as the API sees it: a limit (throttle beyond it) and local environments
+    (wait for one). Used from the event loop only."""
+
+    def __init__(self, pool: FunctionPool, limit: int, on_throttle: Any = None) -> None:
+        self.pool, self.limit, self.on_throttle = pool, limit, on_throttle
+        self.in_flight = 0
+        self.slots = asyncio.Semaphore(pool.size)
+
+
+class _Disconnected(Exception):
+    """The client went away before its request had fully arrived: nothing is invoked."""
 
 
 class LocalApi:
-    def __init__(self, routes: list[Route], pools: dict[str, EnvironmentPool], *, stage: str, host: str,
-                 port: int) -> None:
+    def __init__(self, routes: list[Route], pools: dict[str, FunctionPool], *, stage: str, host: str, port: int,
+                 log_path: Path, concurrency_limit: int, on_throttle: Any = None, on_error: Any = None) -> None:
         self.routes = {(r.method, f"/{stage}{r.path}"): r for r in routes}
         self.pools = pools
+        self.concurrency_limit, self.on_throttle, self.on_error = concurrency_limit, on_throttle, on_error
+        self.admissions: dict[str, Admission] = {}  # made in the event loop, on first use
         self.stage = stage
         self.statuses: Counter[int] = Counter()
-        self.lock = threading.Lock()
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            server_version = "LocalApiGateway"
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet: counted in statuses
-                return
-
-            def _serve(self) -> None:
-                status, headers, body = api.handle(self.command, self.path, dict(self.headers.items()),
-                                                   self._body())
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                payload = body.encode()
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def _body(self) -> bytes | None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_PAYLOAD_BYTES:
-                    return None
-                return self.rfile.read(length) if length else b""
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
-
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True, name="local-api")
+        self.executor = ThreadPoolExecutor(max_workers=max(1, sum(p.size for p in pools.values())),
+                                           thread_name_prefix="local-api-invoke")
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind((host, port))  # OSError (port in use) here, before anything runs
+        self.socket.listen(BACKLOG)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # bad-request notices: a file, not the terminal
+            logger = logging.getLogger(name)
+            logger.handlers = [logging.FileHandler(log_path)]
+            logger.propagate = False
+        config = uvicorn.Config(self, log_config=None, log_level="warning", access_log=False, lifespan="off",
+                                http="h11", backlog=BACKLOG, timeout_keep_alive=30,
+                                timeout_graceful_shutdown=1)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True,
+                                       name="local-api")
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
+        host, port = self.socket.getsockname()[:2]
         return f"http://{host}:{port}/{self.stage}"
 
     def start(self) -> None:
         self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and self.thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if not self.server.started:
+            raise RuntimeError("the local API did not start; see its log")
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.should_exit = True
+        self.thread.join(timeout=2)
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.socket.close()
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes | None) -> tuple:
-        path, _, query = raw_path.partition("?")
-        route = self.routes.get((method, path))
+    # -- ASGI ---------------------------------------------------------------------------------------
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        try:
+            status, headers, body = await self._answer(scope, receive)
+        except _Disconnected:
+            return
+        self.statuses[status] += 1
+        request_id = headers.pop("x-amzn-RequestId", str(uuid.uuid4()))
+        raw_headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()
+                       if k.lower() != "content-length"]
+        raw_headers += [(b"content-length", str(len(body)).encode()), (b"x-amzn-requestid", request_id.encode())]
+        await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+
+    async def _answer(self, scope: dict[str, Any], receive: Any) -> Answer:
+        headers: dict[str, str] = {}
+        multi: dict[str, list[str]] = {}
+        for raw_name, raw_value in scope["headers"]:
+            name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+            headers[name] = value
+            multi.setdefault(name, []).append(value)
+        if int(headers.get("content-length") or 0) > MAX_PAYLOAD_BYTES:
+            return TOO_LARGE
+        body = await self._body(receive)
         if body is None:
-            result = (413, {"Content-Type": "application/json"}, json.dumps({"message": "Request Too Long"}))
-        elif route is None:  # what API Gateway answers for an unknown route
-            result = (403, {"Content-Type": "application/json"},
-                      json.dumps({"message": "Missing Authentication Token"}))
-        else:
-            result = self._invoke(route, path, query, headers, body)
-        with self.lock:
-            self.statuses[result[0]] += 1
-        return result
+            return TOO_LARGE
+        route = self.routes.get((scope["method"], scope["path"]))
+        if route is None:  # what API Gateway answers for a method or path the API does not define
+            return MISSING_TOKEN
+        event = self._event(route, scope, headers, multi, body)
+        return await self._invoke(route, event)
 
-    def _invoke(self, route: Route, path: str, query: str, headers: dict[str, str], body: bytes) -> tuple:
+    async def _invoke(self, route: Route, event: dict[str, Any]) -> Answer:
+        name = route.function.logical_id
+        admission = self.admissions.get(name) or self.admissions.setdefault(
+            name, Admission(self.pools[name], self.concurrency_limit))
+        if admission.in_flight >= admission.limit:  # Lambda throttles; API Gateway answers a proxy's 429 with 500
+            if self.on_throttle:
+                self.on_throttle(route.function.name)
+            return INTERNAL_ERROR[500]
+        admission.in_flight += 1
+        started = time.monotonic()
+        try:
+            try:
+                await asyncio.wait_for(admission.slots.acquire(), INTEGRATION_TIMEOUT_SECONDS)
+            except TimeoutError:
+                return TIMED_OUT
+            try:
+                wait = INTEGRATION_TIMEOUT_SECONDS - (time.monotonic() - started)
+                result = await asyncio.get_running_loop().run_in_executor(
+                    self.executor, admission.pool.invoke, event, wait)
+            finally:
+                admission.slots.release()
+        except InvocationError as error:
+            if self.on_error and error.error_type.startswith(("Runtime.", "Sandbox.")):
+                self.on_error(f"{name}: {error}")  # the function's own errors are in its log, as on Lambda
+            return INTERNAL_ERROR[502]
+        finally:
+            admission.in_flight -= 1
+        return self._proxy_answer(result, event["requestContext"]["requestId"])
+
+    async def _body(self, receive: Any) -> bytes | None:
+        """The whole body; None if over the limit; _Disconnected if the client gave up first."""
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Disconnected
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_PAYLOAD_BYTES:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                return b"".join(chunks)
+
+    def _event(self, route: Route, scope: dict[str, Any], headers: dict[str, str], multi: dict[str, list[str]],
+               body: bytes) -> dict[str, Any]:
         try:
             text, encoded = body.decode("utf-8"), False
         except UnicodeDecodeError:  # binary: API Gateway passes it base64-encoded
             text, encoded = base64.b64encode(body).decode(), True
-        event = {
+        query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        multi_query: dict[str, list[str]] = {}
+        for key, value in query:
+            multi_query.setdefault(key, []).append(value)
+        return {
             "resource": route.path, "path": route.path, "httpMethod": route.method, "headers": headers,
-            "multiValueHeaders": {k: [v] for k, v in headers.items()},
-            "queryStringParameters": dict(p.split("=", 1) for p in query.split("&") if "=" in p) or None,
-            "pathParameters": None, "stageVariables": None, "body": text if body else None,
-            "isBase64Encoded": encoded,
+            "multiValueHeaders": multi, "queryStringParameters": dict(query) or None,
+            "multiValueQueryStringParameters": multi_query or None, "pathParameters": None,
+            "stageVariables": None, "body": text if body else None, "isBase64Encoded": encoded,
             "requestContext": {"requestId": str(uuid.uuid4()), "stage": self.stage, "httpMethod": route.method,
-                               "resourcePath": route.path, "path": path, "requestTimeEpoch": int(time.time() * 1000)},
+                               "resourcePath": route.path, "path": scope["path"],
+                               "requestTimeEpoch": int(time.time() * 1000),
+                               "identity": {"sourceIp": (scope.get("client") or ["127.0.0.1"])[0]}},
         }
+
+    @staticmethod
+    def _proxy_answer(result: Any, request_id: str) -> Answer:
+        """The function's proxy response as API Gateway turns it into HTTP; 502 if it is malformed."""
+        bad = INTERNAL_ERROR[502]
+        if not isinstance(result, dict) or "statusCode" not in result:
+            return bad
         try:
-            response = self.pools[route.function.logical_id].invoke(event)
-        except InvocationError as error:
-            return (502, {"Content-Type": "application/json"},
-                    json.dumps({"message": "Internal server error", "localError": str(error)}))
-        if not isinstance(response, dict) or "statusCode" not in response:
-            return (502, {"Content-Type": "application/json"}, json.dumps({"message": "Internal server error"}))
-        status = int(response["statusCode"])
-        return (status if status in HTTPStatus._value2member_map_ else 502, dict(response.get("headers") or {}),
-                str(response.get("body") or ""))
+            status = int(result["statusCode"])
+            headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
+            for name, values in (result.get("multiValueHeaders") or {}).items():
+                headers[str(name)] = ",".join(str(v) for v in values)
+            body = result.get("body") or ""
+            payload = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+        except (TypeError, ValueError, AttributeError):
+            return bad
+        if status not in HTTPStatus._value2member_map_:
+            return bad
+        return status, {**headers, "x-amzn-RequestId": request_id}, payload

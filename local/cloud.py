@@ -1,39 +1,47 @@
-"""The local cloud: moto as a server on 127.0.0.1, the synthesized stack deployed into it, local
-pollers for the event source mappings, and a local API Gateway.
+"""The local cloud: the synthesized stack on moto, its event source mappings and its API, on 127.0.0.1.
 
     with LocalCloud(LocalCloudOptions(cdk_out=Path("cdk.out"))) as cloud:
         cloud.api_url, cloud.aws_endpoint_url, cloud.outputs
 
-Functions run in worker processes (local/runtime.py), which reach moto over HTTP like any client:
-so moto always runs as a server here, and the AWS CLI or boto3 can use it with --endpoint-url.
+Two processes share the work, one per core: the AWS process (local/aws_process.py: moto's server, the
+deployment, the event source mappings and the consumers' execution environments) and this one (the
+API front door and the environments of the functions it invokes). Functions run in environments of
+their own (local/runtime.py) and reach moto over HTTP like any client, so the AWS CLI or boto3 can use
+the same endpoint with --endpoint-url.
 """
 
 from __future__ import annotations
 
 import errno
 import json
-import logging
+import os
 import socket
+import subprocess
 import sys
+import threading
+import time
+import urllib.error
 import urllib.request
-import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from local.api import LocalApi
 from local.assembly import ROOT, AssemblyError, load_stacks, stale_inputs
-from local.deploy import Deployer, Deployment
-from local.pollers import QueuePoller
-from local.runtime import EnvironmentPool, ExecutionEnvironment
+from local.aws_process import AwsOptions, worker_environment
+from local.clients import Clients
+from local.deploy import Deployment, MappingSpec
+from local.lambda_metrics import NAMESPACE, LambdaMetrics, MetricsPublisher
+from local.pollers import Invocation
+from local.runtime import INIT_LIMIT_SECONDS, ExecutionEnvironment, FunctionPool, Zygote
 
 DEFAULT_API_PORT = 3000
 DEFAULT_AWS_PORT = 5050
+DEFAULT_FUNCTION_CONCURRENCY = 1000  # Lambda's default concurrency limit (a new account may have 10)
+DEFAULT_API_ENVIRONMENTS = 10  # local processes per function the API invokes (requests beyond wait for one)
 HOST = "127.0.0.1"
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+READY_TIMEOUT_SECONDS = 60
+STOP_SECONDS = 1.5  # how long the AWS process may take to stop before it is killed
 
 
 class LocalCloudError(RuntimeError):
@@ -52,12 +60,35 @@ class LocalCloudOptions:
     allow_stale: bool = False
     paused: bool = False  # start pollers paused (tests that need a whole batch in the queue first)
     stack_name: str | None = None
+    function_concurrency: int = DEFAULT_FUNCTION_CONCURRENCY  # beyond it the API throttles, as Lambda does
+    api_environments: int = DEFAULT_API_ENVIRONMENTS
+    init_limit_seconds: float = INIT_LIMIT_SECONDS
+
+
+@dataclass
+class MappingSnapshot:
+    """One event source mapping as the AWS process counted it (for tests and the demo)."""
+
+    mapping: MappingSpec
+    paused: bool
+    invocations: list[Invocation]
+    received: dict[str, int]
+    deleted: set[str]
+    message_rides: dict[str, str]
+    max_in_flight: int
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ride_ids(self) -> set[str]:
+        """Distinct ride ids delivered to this mapping's queue."""
+        return set(self.message_rides.values())
 
 
 def _check_port(port: int, what: str, option: str) -> None:
     if port == 0:
         return
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind: TIME_WAIT is free
         try:
             probe.bind((HOST, port))
         except OSError as error:
@@ -67,31 +98,18 @@ def _check_port(port: int, what: str, option: str) -> None:
             raise
 
 
-class Clients:
-    """boto3 clients for the local moto server."""
-
-    def __init__(self, endpoint_url: str, region: str) -> None:
-        self.endpoint_url, self.region = endpoint_url, region
-        self.session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local",
-                                             region_name=region)
-        self.config = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2})
-        self._clients: dict[str, Any] = {}
-
-    def client(self, name: str) -> Any:
-        if name not in self._clients:
-            self._clients[name] = self.session.client(name, endpoint_url=self.endpoint_url, config=self.config)
-        return self._clients[name]
-
-
 class LocalCloud:
     def __init__(self, options: LocalCloudOptions) -> None:
         self.options = options
-        self.server: Any = None
+        self.aws: subprocess.Popen[str] | None = None
         self.deployment: Deployment | None = None
-        self.pollers: list[QueuePoller] = []
-        self.pools: dict[str, EnvironmentPool] = {}
+        self.pools: dict[str, FunctionPool] = {}
         self.api: LocalApi | None = None
-        self.errors: list[str] = []
+        self.own_problems: list[str] = []
+        self.metrics = LambdaMetrics()
+        self.publisher: MetricsPublisher | None = None
+        self.zygote = Zygote()
+        self.aws_endpoint_url = ""
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def __enter__(self) -> LocalCloud:
@@ -108,82 +126,116 @@ class LocalCloud:
         if stale and not o.allow_stale:
             names = ", ".join(str(p.relative_to(ROOT)) for p in stale[:5])
             raise AssemblyError(f"{o.cdk_out} is older than {names}: run `make synth` (or allow a stale cdk.out)")
-        stack = next((s for s in stacks if o.stack_name in (None, s.name)), None)
-        if stack is None:
+        if not any(o.stack_name in (None, s.name) for s in stacks):
             raise AssemblyError(f"no stack {o.stack_name} in {o.cdk_out}")
         _check_port(o.aws_port, "the local AWS endpoint", "--aws-port / AWS_PORT")
         _check_port(o.api_port, "the local API", "--api-port / API_PORT")
+        _fresh_logs(o.log_dir)
         try:
-            self._start_moto()
+            self._start_aws()
             self.clients = Clients(self.aws_endpoint_url, o.region)
-            overrides = {} if o.failure_rate is None else {"FAILURE_RATE": str(o.failure_rate)}
-            self.deployment = Deployer(self.clients, o.region).deploy(stack, environment_overrides=overrides)
-            self._start_functions()
+            self._start_api()
         except BaseException:
             self.stop()
             raise
+        threading.Thread(target=self._prewarm, daemon=True, name="prewarm").start()
 
-    def _start_moto(self) -> None:
-        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    def _start_aws(self) -> None:
+        o = self.options
+        options = AwsOptions(cdk_out=str(o.cdk_out), host=HOST, port=o.aws_port, region=o.region,
+                             stack_name=o.stack_name, time_scale=o.time_scale, failure_rate=o.failure_rate,
+                             log_dir=str(o.log_dir), paused=o.paused, init_limit_seconds=o.init_limit_seconds)
+        # Its own session: Ctrl-C in the terminal reaches this process only, which then stops it in order.
+        self.aws = subprocess.Popen([sys.executable, "-m", "local.aws_process", json.dumps(asdict(options))],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                                    start_new_session=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        answer = self._read_ready()
+        if "error" in answer:
+            raise LocalCloudError(answer["error"])
+        self.aws_endpoint_url = answer["aws_endpoint_url"]
+        self.deployment = Deployment.from_json(answer["deployment"])
+        threading.Thread(target=self._forward_output, daemon=True, name="aws-output").start()
 
-        from local import moto_patches
+    def _read_ready(self) -> dict[str, Any]:
+        assert self.aws is not None and self.aws.stdout is not None
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            line = self.aws.stdout.readline()
+            if not line:
+                code = self.aws.wait()
+                raise LocalCloudError(f"the local AWS process exited (code {code}) before it was ready")
+            if line.startswith(('{"ready"', '{"error"')):
+                return dict(json.loads(line))
+            print(line, end="", file=sys.stderr)
+        raise LocalCloudError(f"the local AWS process was not ready within {READY_TIMEOUT_SECONDS} s")
 
-        moto_patches.apply()
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-        logging.getLogger("moto").setLevel(logging.ERROR)  # "no CloudFormation support for X": known, handled
-        warnings.filterwarnings("ignore", message="Tried to parse AWS::", module="moto")
+    def _forward_output(self) -> None:
+        """Whatever the AWS process prints on stdout later (moto's notices) goes to our stderr."""
+        stream = self.aws.stdout if self.aws else None
+        if stream is None:
+            return
+        for line in stream:
+            print(line, end="", file=sys.stderr)
 
-        self.server = ThreadedMotoServer(ip_address=HOST, port=self.options.aws_port, verbose=False)
-        self.server.start()
-        host, port = self.server.get_host_and_port()
-        self.aws_endpoint_url = f"http://{host}:{port}"
-        # moto's state is per process: start from nothing, whatever ran here before.
-        urllib.request.urlopen(urllib.request.Request(f"{self.aws_endpoint_url}/moto-api/reset", method="POST"))
-
-    @property
-    def worker_environment(self) -> dict[str, str]:
-        return {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": self.aws_endpoint_url, "AWS_REGION": self.options.region,
-                "AWS_DEFAULT_REGION": self.options.region, "POWERTOOLS_TRACE_DISABLED": "true"}
-
-    def _start_functions(self) -> None:
+    def _start_api(self) -> None:
         o, d = self.options, self.deployment
         assert d is not None
-        for mapping in d.mappings:
-            log = o.log_dir / f"{mapping.function.logical_id}.log"
-            environments = [ExecutionEnvironment(mapping.function, aws_environment=self.worker_environment,
-                                                 log_path=log) for _ in range(mapping.max_concurrency)]
-            poller = QueuePoller(mapping, sqs=self.clients.client("sqs"), region=o.region, environments=environments,
-                                 time_scale=o.time_scale, on_error=self._report_error)
-            self.pollers.append(poller)
+        init_slots = threading.BoundedSemaphore(os.cpu_count() or 2)
+        environment = worker_environment(self.aws_endpoint_url, o.region)
         for route in d.routes:
-            self.pools.setdefault(route.function.logical_id, EnvironmentPool(
-                route.function, aws_environment=self.worker_environment,
-                log_path=o.log_dir / f"{route.function.logical_id}.log"))
-        if d.routes:
-            self.api = LocalApi(d.routes, self.pools, stage=d.stage, host=HOST, port=o.api_port)
-            self.api.start()
-        for poller in self.pollers:
-            poller.start(paused=o.paused)
+            f = route.function
+            if f.logical_id in self.pools:
+                continue
 
-    def resume(self) -> None:
-        for poller in self.pollers:
-            poller.resume()
+            def factory(f: Any = f) -> ExecutionEnvironment:
+                return ExecutionEnvironment(f, zygote=self.zygote, aws_environment=environment,
+                                            log_path=o.log_dir / f"{f.logical_id}.log", init_slots=init_slots,
+                                            init_limit_seconds=o.init_limit_seconds, observer=self.metrics)
+
+            self.pools[f.logical_id] = FunctionPool(f, size=o.api_environments, factory=factory)
+        if d.routes:
+            try:
+                self.api = LocalApi(d.routes, self.pools, stage=d.stage, host=HOST, port=o.api_port,
+                                    log_path=o.log_dir / "api.log", concurrency_limit=o.function_concurrency,
+                                    on_throttle=self.metrics.throttled, on_error=self._problem)
+            except OSError as error:
+                raise LocalCloudError(f"the local API cannot listen on {HOST}:{o.api_port}: "
+                                      f"{error.strerror}") from error
+            self.api.start()
+        cloudwatch = self.clients.client("cloudwatch")
+        self.publisher = MetricsPublisher(self.metrics, lambda data: cloudwatch.put_metric_data(
+            Namespace=NAMESPACE, MetricData=data), on_error=self._problem)
+        self.publisher.start()
+
+    def _prewarm(self) -> None:
+        """One environment per API function, after ready: the first request finds it warm."""
+        for pool in list(self.pools.values()):
+            pool.prewarm()
 
     def stop(self) -> None:
-        for poller in self.pollers:
-            poller.stop()
+        if self.publisher:
+            self.publisher.stop()
         for pool in self.pools.values():
-            pool.stop()
+            pool.close()
+        self.zygote.close()
         if self.api:
             self.api.stop()
             self.api = None
-        if self.server:
-            self.server.stop()
-            self.server = None
+        if self.aws:
+            aws, self.aws = self.aws, None
+            if aws.stdin:
+                aws.stdin.close()  # the AWS process stops when its stdin closes
+            try:
+                aws.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                aws.kill()
+                aws.wait()
 
-    def _report_error(self, text: str) -> None:
-        self.errors.append(text)
-        print(f"local cloud: {text}", file=sys.stderr)
+    def _problem(self, text: str) -> None:
+        if text in self.own_problems:
+            return
+        self.own_problems.append(text)
+        print(f"local cloud: {text}", file=sys.stderr, flush=True)
 
     # -- what users and tests look at --------------------------------------------------------------
     @property
@@ -210,11 +262,64 @@ class LocalCloud:
                 "stack_name": self.deployment.stack_name if self.deployment else None, "outputs": self.outputs,
                 "logs": str(self.options.log_dir)}
 
-    def poller(self, service: str) -> QueuePoller:
-        """The poller whose function's logical id starts with the service name (e.g. "CustomerAccounting")."""
-        [found] = [p for p in self.pollers if p.name.startswith(service)]
-        return found
-
     def write_endpoints(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.endpoints(), indent=2) + "\n")
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self.endpoints(), indent=2) + "\n")
+        temporary.replace(path)  # readers never see half a file
+
+    # -- the AWS process's event source mappings ----------------------------------------------------
+    @property
+    def mappings(self) -> list[MappingSpec]:
+        return list(self.deployment.mappings) if self.deployment else []
+
+    def mapping(self, service: str) -> MappingSpec:
+        """The mapping whose function's logical id starts with the service name (e.g. "CustomerAccounting")."""
+        [found] = [m for m in self.mappings if m.function.logical_id.startswith(service)]
+        return found
+
+    def _control(self, method: str, path: str) -> Any:
+        request = urllib.request.Request(f"{self.aws_endpoint_url}/_localcloud/{path}", method=method)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def status(self) -> dict[str, Any]:
+        """Every mapping's counters (invocations, batches per worker, retries, concurrency) and problems."""
+        return dict(self._control("GET", "status"))
+
+    def snapshot(self, service: str) -> MappingSnapshot:
+        mapping = self.mapping(service)
+        detail = self._control("GET", f"mappings/{mapping.function.logical_id}")
+        return MappingSnapshot(mapping=mapping, paused=detail["paused"],
+                               invocations=[Invocation(**i) for i in detail["invocation_records"]],
+                               received=detail["received"], deleted=set(detail["deleted"]),
+                               message_rides=detail["message_rides"], max_in_flight=detail["max_in_flight"],
+                               summary=detail)
+
+    def pause(self, service: str) -> None:
+        self._control("POST", f"mappings/{self.mapping(service).function.logical_id}/pause")
+
+    def resume(self, service: str | None = None) -> None:
+        for mapping in self.mappings if service is None else [self.mapping(service)]:
+            self._control("POST", f"mappings/{mapping.function.logical_id}/resume")
+
+    def kill_environments(self, service: str) -> int:
+        """Crash every execution environment of the service's consumer (they cold-start again)."""
+        return int(self._control("POST", f"mappings/{self.mapping(service).function.logical_id}"
+                                         "/kill-environments")["result"])
+
+    @property
+    def errors(self) -> list[str]:
+        """Problems seen so far: import errors, timeouts, settle failures (also printed on stderr)."""
+        try:
+            remote = list(self.status()["problems"]) if self.aws else []
+        except (urllib.error.URLError, OSError):
+            remote = []
+        return remote + self.own_problems
+
+
+def _fresh_logs(log_dir: Path) -> None:
+    """Each run's function logs start empty (they used to pile up across runs and test runs)."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    for log in log_dir.glob("*.log"):
+        log.unlink()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,21 @@ class Deployment:
     stage: str = ""
     rest_api_id: str = ""
     filter_policies: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # endpoint ARN -> policy
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data, for the process that hosts moto to tell the local cloud what it deployed."""
+        return json.loads(json.dumps(asdict(self), default=str))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Deployment:
+        functions = {k: _function(v) for k, v in data["functions"].items()}
+        mappings = [MappingSpec(**{**m, "function": functions[m["function"]["logical_id"]]}) for m in data["mappings"]]
+        routes = [Route(r["method"], r["path"], functions[r["function"]["logical_id"]]) for r in data["routes"]]
+        return cls(**{**data, "functions": functions, "mappings": mappings, "routes": routes})
+
+
+def _function(data: dict[str, Any]) -> FunctionSpec:
+    return FunctionSpec(**{**data, "code_dir": Path(data["code_dir"])})
 
 
 def _zip_directory(directory: Path) -> bytes:

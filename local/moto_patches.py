@@ -1,4 +1,4 @@
-"""Two narrow fixes to moto (5.2)'s SQS for the local cloud, whose pollers call it from many threads.
+"""Narrow fixes to moto (5.2)'s SQS and server, for a local cloud that many threads call at load.
 
 1. Atomic queue operations. moto's SQS is not safe under concurrent calls on one queue, and the
    local cloud makes them (several pollers per queue, SNS fan-out, deletes). Seen here: two receives
@@ -8,65 +8,109 @@
    is atomic per call, so every message operation of the SQS backend here runs under one lock (a
    long poll waits outside it, between non-blocking attempts).
 
-2. Sends and receives that scan the queue once at most, not once per attribute.
+2. No pass over the whole queue where one is not needed. moto computes every queue attribute,
+   including three approximate counts that each scan the queue, to read one flag on each send and
+   the retention period of each received message; `receive_message` first lists every visible
+   message to take ten; `delete_message` makes two passes per receipt handle; and
+   `get_queue_attributes` recomputes all attributes once per name asked for. So building, draining
+   or watching a backlog of N messages cost O(N) per call and O(N^2) in all. Here:
+   - during a send or a receive, the three counts are 0 (the dictionaries they land in are read for
+     one other value and thrown away); everywhere else they are exact;
+   - a receive walks the queue lazily and stops at the `count`-th visible message;
+   - a batch delete makes one pass for the whole batch;
+   - one GetQueueAttributes call computes the attributes once.
 
-   moto's `send_message` (and `Queue.add_message`) reads one flag with
-   `queue.attributes.get("ContentBasedDeduplication")`, and `receive_message` reads the retention
-   period through `get_queue_attributes` for every message it returns; each time, `Queue.attributes`
-   computes every attribute, including three approximate message counts that each scan the whole
-   queue. Building or draining a backlog of N messages therefore costs O(N^2). During a send or a
-   receive, those three counts return 0 instead of scanning: the dictionaries they land in are read
-   for one other value and thrown away. Everywhere else (GetQueueAttributes, the demo's depths) they
-   are exact.
+3. Per-call work computed once. For every request moto's server lists its own package directory
+   to find the backend (`list_of_moto_modules`: an `os.listdir` and ~150 `isdir` calls) and lists
+   the methods of the response class (`method_names_from_class`: `inspect.getmembers`); SQS converts
+   each attribute name with a regular expression (`camelcase_to_underscores`), checks each received
+   message's retention by computing every queue attribute, and builds each receipt handle from 185
+   separate `random.choice` calls. None of that can change while the server runs, or it is the same
+   computation done in one step: module list and method names are computed once, names converted
+   once each, the retention period read directly, and a receipt handle drawn with one `choices` call
+   (same alphabet, length and random source). Measured with a CPU profiler of the AWS process at load,
+   these were a fifth of its time.
 
-`tests/local/test_moto_patches.py` shows moto still needs both (so this file is still needed) and
-that counts stay exact; `make bench` measures what the second buys (bench/results/).
+`tests/local/test_moto_patches.py` shows moto still needs each (so this file is still needed) and that
+results stay exact; `make bench` measures what they buy (bench/results/).
 """
 
 from __future__ import annotations
 
 import functools
+import string
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from moto import backends
+from moto.core import responses as core_responses
+from moto.core.utils import unix_time
+from moto.moto_api._internal import mock_random
+from moto.sqs import models as sqs_models
 from moto.sqs.models import Queue, SQSBackend
 
 COUNTS = ("approximate_number_of_messages", "approximate_number_of_messages_not_visible",
           "approximate_number_of_messages_delayed")
-_counts_skipped = threading.local()
+_state = threading.local()  # per thread: counts skipped, lazy message lists, memoised attributes
 _originals: dict[str, Any] = {}
 _queue_lock = threading.RLock()
-ATOMIC = ("send_message", "send_message_batch", "delete_message", "delete_message_batch",
-          "change_message_visibility", "change_message_visibility_batch", "purge_queue", "get_queue_attributes")
+ATOMIC = ("send_message", "send_message_batch", "delete_message", "change_message_visibility",
+          "change_message_visibility_batch", "purge_queue")
 LONG_POLL_STEP_SECONDS = 0.05
 
 
-def _count_property(name: str, original: property) -> property:
+def _count_property(original: property) -> property:
     def count(queue: Queue) -> int:
-        return 0 if getattr(_counts_skipped, "depth", 0) else original.fget(queue)  # type: ignore[misc]
+        return 0 if getattr(_state, "skip_counts", 0) else original.fget(queue)  # type: ignore[misc]
     return property(count)
 
 
-def _without_counts(method: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(method)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        _counts_skipped.depth = getattr(_counts_skipped, "depth", 0) + 1
-        try:
-            return method(*args, **kwargs)
-        finally:
-            _counts_skipped.depth -= 1
-    return call
+def _lazy_messages_property(original: property) -> property:
+    def messages(queue: Queue) -> Any:
+        if getattr(_state, "lazy_messages", 0):  # iterated once by receive_message: no list of all of them
+            return (m for m in queue._messages if m.visible and not m.delayed)
+        return original.fget(queue)  # type: ignore[misc]
+    return property(messages)
 
 
-def _atomic(method: Callable[..., Any]) -> Callable[..., Any]:
+def _memoised_attributes_property(original: property) -> property:
+    def attributes(queue: Queue) -> dict[str, Any]:
+        memo = getattr(_state, "attributes", None)
+        if memo is None:
+            return original.fget(queue)  # type: ignore[misc]
+        if id(queue) not in memo:
+            memo[id(queue)] = original.fget(queue)  # type: ignore[misc]
+        return memo[id(queue)]
+    return property(attributes)
+
+
+@contextmanager
+def _flag(name: str) -> Iterator[None]:
+    setattr(_state, name, getattr(_state, name, 0) + 1)
+    try:
+        yield
+    finally:
+        setattr(_state, name, getattr(_state, name) - 1)
+
+
+def _atomic(method: Callable[..., Any], *flags: str) -> Callable[..., Any]:
     @functools.wraps(method)
     def locked(*args: Any, **kwargs: Any) -> Any:
-        with _queue_lock:
+        with _queue_lock, _flags(flags):
             return method(*args, **kwargs)
     return locked
+
+
+@contextmanager
+def _flags(names: tuple[str, ...]) -> Iterator[None]:
+    if not names:
+        yield
+        return
+    with _flag(names[0]), _flags(names[1:]):
+        yield
 
 
 def _atomic_receive(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -75,7 +119,7 @@ def _atomic_receive(method: Callable[..., Any]) -> Callable[..., Any]:
                 visibility_timeout: int, message_attribute_names: list[str] | None = None) -> Any:
         deadline = time.monotonic() + (wait_seconds_timeout or 0)
         while True:
-            with _queue_lock:
+            with _queue_lock, _flag("skip_counts"), _flag("lazy_messages"):
                 messages = method(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
             if messages or time.monotonic() >= deadline:
                 return messages
@@ -83,26 +127,96 @@ def _atomic_receive(method: Callable[..., Any]) -> Callable[..., Any]:
     return receive
 
 
+def _get_queue_attributes_once(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def get(self: SQSBackend, queue_name: str, attribute_names: list[str]) -> Any:
+        with _queue_lock:
+            _state.attributes = {}
+            try:
+                return method(self, queue_name, attribute_names)
+            finally:
+                _state.attributes = None
+    return get
+
+
+def _delete_message_batch(self: SQSBackend, queue_name: str,
+                          receipts: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, str]]]:
+    """moto's delete_message_batch, with one pass over the queue for the whole batch."""
+    with _queue_lock:
+        queue = self.get_queue(queue_name)
+        handles = {r["ReceiptHandle"] for r in receipts} - queue.deleted_messages
+        found: set[str] = set()
+        kept = []
+        for message in queue._messages:
+            mine = handles.intersection(message.all_receipt_handles)
+            if mine:
+                found |= mine
+                queue.pending_messages.discard(message)
+                queue.deleted_messages.update(message.all_receipt_handles)
+                continue
+            kept.append(message)
+        if found:
+            queue._messages = kept
+        success, errors = [], []
+        for receipt in receipts:
+            handle = receipt["ReceiptHandle"]
+            if handle in found or handle in queue.deleted_messages:
+                success.append(receipt["Id"])
+            else:
+                errors.append({"Id": receipt["Id"], "SenderFault": True, "Code": "ReceiptHandleIsInvalid",
+                               "Message": f'The input receipt handle "{handle}" is not a valid receipt handle.'})
+        return success, errors
+
+
+def _retained(self: SQSBackend, queue_name: str, message: Any) -> bool:
+    """moto's retention check, reading the one attribute it needs instead of computing them all."""
+    queue = self.get_queue(queue_name)
+    return bool(int(queue.message_retention_period) + message.sent_timestamp / 1000 > unix_time())
+
+
+def _receipt_handle() -> str:
+    return "".join(mock_random.choices(string.ascii_lowercase, k=185))
+
+
 def apply() -> None:
-    """Install both fixes (idempotent)."""
+    """Install every fix (idempotent)."""
     if _originals:
         return
-    for name in COUNTS:
+    for name, make in [*((c, _count_property) for c in COUNTS), ("messages", _lazy_messages_property),
+                       ("attributes", _memoised_attributes_property)]:
         _originals[f"Queue.{name}"] = getattr(Queue, name)
-        setattr(Queue, name, _count_property(name, _originals[f"Queue.{name}"]))
+        setattr(Queue, name, make(_originals[f"Queue.{name}"]))
     for name in ATOMIC:
         _originals[f"SQSBackend.{name}"] = getattr(SQSBackend, name)
-        wrapped = _atomic(_originals[f"SQSBackend.{name}"])
-        setattr(SQSBackend, name, _without_counts(wrapped) if name == "send_message" else wrapped)
+        flags = ("skip_counts",) if name in ("send_message", "send_message_batch") else ()
+        setattr(SQSBackend, name, _atomic(_originals[f"SQSBackend.{name}"], *flags))
     _originals["SQSBackend.receive_message"] = SQSBackend.receive_message
-    SQSBackend.receive_message = _atomic_receive(  # type: ignore[method-assign]
-        _without_counts(SQSBackend.receive_message))
+    SQSBackend.receive_message = _atomic_receive(SQSBackend.receive_message)  # type: ignore[method-assign]
+    _originals["SQSBackend.get_queue_attributes"] = SQSBackend.get_queue_attributes
+    SQSBackend.get_queue_attributes = _get_queue_attributes_once(  # type: ignore[method-assign]
+        SQSBackend.get_queue_attributes)
+    _originals["SQSBackend.delete_message_batch"] = SQSBackend.delete_message_batch
+    SQSBackend.delete_message_batch = _delete_message_batch  # type: ignore[method-assign]
+    _originals["SQSBackend.is_message_valid_based_on_retention_period"] = (
+        SQSBackend.is_message_valid_based_on_retention_period)
+    SQSBackend.is_message_valid_based_on_retention_period = _retained  # type: ignore[method-assign]
+    _originals["backends.list_of_moto_modules"] = backends.list_of_moto_modules
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+    _originals["core_responses.method_names_from_class"] = core_responses.method_names_from_class
+    core_responses.method_names_from_class = functools.cache(core_responses.method_names_from_class)
+    _originals["sqs_models.camelcase_to_underscores"] = sqs_models.camelcase_to_underscores
+    sqs_models.camelcase_to_underscores = functools.cache(sqs_models.camelcase_to_underscores)
+    _originals["sqs_models.generate_receipt_handle"] = sqs_models.generate_receipt_handle
+    sqs_models.generate_receipt_handle = _receipt_handle
 
 
 def remove() -> None:
+    owners = {"Queue": Queue, "SQSBackend": SQSBackend, "backends": backends, "core_responses": core_responses,
+              "sqs_models": sqs_models}
     for key, original in _originals.items():
         owner, name = key.split(".")
-        setattr(Queue if owner == "Queue" else SQSBackend, name, original)
+        setattr(owners[owner], name, original)
     _originals.clear()
 
 

@@ -7,26 +7,28 @@ settles the batch as Lambda does: with `ReportBatchItemFailures`, every record b
 ones is deleted (an invalid report fails the whole batch); an invocation error deletes nothing.
 Failed records stay invisible for the queue's visibility timeout times `time_scale`, then return;
 after `maxReceiveCount` receives moto's redrive moves them to the DLQ.
+
+Idle workers wait on the queue (a send wakes them at once) instead of polling it; they run in the
+process that hosts moto and reach SQS through local/queues.py, without HTTP.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import math
 import threading
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from collections import Counter, deque
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from local.deploy import MappingSpec
+from local.queues import QueueAccess
 from local.runtime import ExecutionEnvironment, InvocationError
 
-IDLE_POLL_SECONDS = 0.05
+IDLE_WAIT_SECONDS = 0.2  # bounds how late a record that turned visible again is seen
+KEPT_INVOCATIONS = 20_000  # invocation records kept for inspection (the counters cover everything)
+KEPT_MESSAGES = 200_000  # per-message receive counts kept (oldest dropped first)
 
 
 @dataclass
@@ -44,41 +46,34 @@ class Invocation:
 
 @dataclass
 class MappingStats:
-    invocations: list[Invocation] = field(default_factory=list)
+    invocations: deque[Invocation] = field(default_factory=lambda: deque(maxlen=KEPT_INVOCATIONS))
+    batches: Counter[int] = field(default_factory=Counter)  # worker -> batches
+    records: int = 0
+    failed_records: int = 0
+    errors: int = 0
+    cold_starts: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
-    received: Counter[str] = field(default_factory=Counter)  # message id -> receives
+    received: dict[str, int] = field(default_factory=dict)  # message id -> receives
     message_rides: dict[str, str] = field(default_factory=dict)  # message id -> ride id in its body
-
-    @property
-    def ride_ids(self) -> set[str]:
-        """Distinct ride ids delivered to this queue."""
-        return set(self.message_rides.values())
-    deleted: set[str] = field(default_factory=set)
-    errors: list[str] = field(default_factory=list)
+    deleted: dict[str, None] = field(default_factory=dict)  # message ids deleted after success
+    distinct: int = 0  # messages seen at least once
+    problems: list[str] = field(default_factory=list)
 
     @property
     def retried(self) -> int:
-        return sum(count - 1 for count in self.received.values())
+        """Receives beyond the first."""
+        return self.records - self.distinct
 
+    def summary(self) -> dict[str, Any]:
+        return {"invocations": sum(self.batches.values()), "batches_per_worker": dict(sorted(self.batches.items())),
+                "records": self.records, "failed_records": self.failed_records, "errors": self.errors,
+                "cold_starts": self.cold_starts, "in_flight": self.in_flight, "max_in_flight": self.max_in_flight,
+                "retried": self.retried, "problems": list(self.problems)}
 
-def lambda_sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
-    """An SQS message as Lambda's event source mapping delivers it."""
-    attributes = {
-        k: v for k, v in message.get("Attributes", {}).items()
-        if k in ("ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp",
-                 "SequenceNumber", "MessageGroupId", "MessageDeduplicationId", "AWSTraceHeader")
-    }
-    message_attributes = {
-        name: {"stringValue": a.get("StringValue"), "binaryValue": a.get("BinaryValue"),
-               "stringListValues": a.get("StringListValues", []), "binaryListValues": a.get("BinaryListValues", []),
-               "dataType": a["DataType"]}
-        for name, a in message.get("MessageAttributes", {}).items()
-    }
-    return {"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"], "body": message["Body"],
-            "attributes": attributes, "messageAttributes": message_attributes,
-            "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),
-            "eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": region}
+    def detail(self) -> dict[str, Any]:
+        return {**self.summary(), "received": dict(self.received), "message_rides": dict(self.message_rides),
+                "deleted": list(self.deleted), "invocation_records": [asdict(i) for i in self.invocations]}
 
 
 def _ride_id(body: str) -> str | None:
@@ -89,14 +84,21 @@ def _ride_id(body: str) -> str | None:
     return str(value["id"]) if isinstance(value, dict) and "id" in value else None
 
 
+def _remember(table: dict[str, Any], key: str, value: Any) -> None:
+    table[key] = value
+    if len(table) > KEPT_MESSAGES:
+        for old in list(table)[:KEPT_MESSAGES // 2]:
+            del table[old]
+
+
 class QueuePoller:
     """The local event source mapping of one queue."""
 
-    def __init__(self, mapping: MappingSpec, *, sqs: Any, region: str, environments: list[ExecutionEnvironment],
+    def __init__(self, mapping: MappingSpec, *, queue: QueueAccess, environments: list[ExecutionEnvironment],
                  time_scale: float = 1.0, on_error: Any = None) -> None:
         if len(environments) != mapping.max_concurrency:
             raise ValueError("one execution environment per allowed concurrent invocation")
-        self.mapping, self.sqs, self.region = mapping, sqs, region
+        self.mapping, self.queue = mapping, queue
         self.environments = environments
         self.time_scale = time_scale
         self.on_error = on_error
@@ -112,43 +114,56 @@ class QueuePoller:
     def name(self) -> str:
         return self.mapping.function.logical_id
 
+    @property
+    def paused(self) -> bool:
+        return not self.running.is_set()
+
     def start(self, paused: bool = False) -> None:
         if not paused:
             self.running.set()
         for thread in self.threads:
             thread.start()
 
+    def pause(self) -> None:
+        self.running.clear()
+
     def resume(self) -> None:
         self.running.set()
+
+    def kill_environments(self) -> int:
+        """End every execution environment as a crash would: what they held returns after its visibility
+        timeout, and the next batch cold-starts a new one."""
+        killed = sum(e.warm for e in self.environments)
+        for environment in self.environments:
+            environment.kill(closing=False)
+        return killed
 
     def stop(self) -> None:
         self.stopping.set()
         self.running.set()
-        for thread in self.threads:
-            thread.join(timeout=self.mapping.function.timeout_seconds + 5)
         for environment in self.environments:
-            environment.stop()
+            environment.kill()
+        for thread in self.threads:
+            thread.join(timeout=1)
 
     def _receive_batch(self) -> list[dict[str, Any]]:
         m = self.mapping
         batch: list[dict[str, Any]] = []
         first_at = None
         while not self.stopping.is_set():
-            messages = self.sqs.receive_message(
-                QueueUrl=m.queue_url, MaxNumberOfMessages=min(10, m.batch_size - len(batch)),
-                MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"], WaitTimeSeconds=0,
-            ).get("Messages", [])
-            batch += messages
-            if batch and first_at is None:
+            got = self.queue.receive(min(10, m.batch_size - len(batch)), m.visibility_timeout_seconds)
+            batch += got
+            if not batch:
+                return batch
+            if first_at is None:
                 first_at = time.monotonic()
-            if len(batch) >= m.batch_size or (batch and m.batching_window_seconds == 0 and not messages):
+            if len(batch) >= m.batch_size or (m.batching_window_seconds == 0 and not got):
                 break
-            if first_at is not None and time.monotonic() - first_at >= m.batching_window_seconds:
+            remaining = m.batching_window_seconds - (time.monotonic() - first_at)
+            if remaining <= 0:
                 break
-            if not messages:
-                if not batch:
-                    return batch
-                time.sleep(IDLE_POLL_SECONDS)
+            if not got:
+                self.queue.wait(min(remaining, IDLE_WAIT_SECONDS))
         return batch
 
     def _work(self, index: int) -> None:
@@ -159,45 +174,52 @@ class QueuePoller:
                 break
             try:
                 batch = self._receive_batch()
-            except Exception as error:  # moto stopped under us, or a transient failure: keep polling
+            except Exception as error:  # a transient failure: keep polling
                 if self.stopping.is_set():
                     break
-                self._error(f"receive failed: {error}")
-                time.sleep(IDLE_POLL_SECONDS * 10)
+                self._problem(f"{self.name}: receive failed: {error!r}")
+                time.sleep(IDLE_WAIT_SECONDS)
                 continue
             if not batch:
-                time.sleep(IDLE_POLL_SECONDS)
+                self.queue.wait(IDLE_WAIT_SECONDS)
                 continue
             try:
                 self._handle(index, environment, batch)
             except Exception as error:  # a worker never dies: what it did not settle returns after the timeout
-                self._error(f"{self.name}: settling a batch failed: {error!r}")
+                self._problem(f"{self.name}: settling a batch failed: {error!r}")
 
     def _handle(self, index: int, environment: ExecutionEnvironment, batch: list[dict[str, Any]]) -> None:
-        m = self.mapping
-        event = {"Records": [lambda_sqs_record(message, m.queue_arn, self.region) for message in batch]}
-        ids = [message["MessageId"] for message in batch]
+        ids = [record["messageId"] for record in batch]
         with self.lock:
             self.stats.in_flight += 1
             self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)
-            for message in batch:
-                self.stats.received[message["MessageId"]] += 1
-                ride_id = _ride_id(message["Body"])
+            for record in batch:
+                seen = self.stats.received.get(record["messageId"], 0)
+                self.stats.distinct += not seen
+                _remember(self.stats.received, record["messageId"], seen + 1)
+                ride_id = _ride_id(record["body"])
                 if ride_id:
-                    self.stats.message_rides[message["MessageId"]] = ride_id
+                    _remember(self.stats.message_rides, record["messageId"], ride_id)
         started = time.monotonic()
-        error, cold = None, environment.process is None
+        error, cold = None, not environment.warm
         try:
-            failed = self._failed_ids(environment.invoke(event), ids)
+            failed = self._failed_ids(environment.invoke({"Records": batch}), ids)
         except InvocationError as invocation_error:
             error = str(invocation_error)
             failed = ids
-            if invocation_error.error_type.startswith(("Runtime.", "Sandbox.")):
-                self._error(f"{m.function.logical_id}: {invocation_error}")
+            if invocation_error.error_type.startswith(("Runtime.", "Sandbox.")) and not self.stopping.is_set():
+                self._problem(f"{self.mapping.function.logical_id}: {invocation_error}")
         with self.lock:
-            self.stats.in_flight -= 1
-            self.stats.invocations.append(Invocation(index + 1, ids, failed, error, started, time.monotonic(), cold))
-        self._settle(batch, set(failed))
+            s = self.stats
+            s.in_flight -= 1
+            s.invocations.append(Invocation(index + 1, ids, failed, error, started, time.monotonic(), cold))
+            s.batches[index + 1] += 1
+            s.records += len(ids)
+            s.failed_records += len(failed)
+            s.errors += error is not None
+            s.cold_starts += cold
+        if not self.stopping.is_set():
+            self._settle(batch, set(failed))
 
     def _failed_ids(self, result: Any, ids: list[str]) -> list[str]:
         if not self.mapping.report_batch_item_failures:
@@ -211,30 +233,22 @@ class QueuePoller:
         return failed if set(failed) <= set(ids) else ids
 
     def _settle(self, batch: list[dict[str, Any]], failed: set[str]) -> None:
-        m = self.mapping
-        done = [message for message in batch if message["MessageId"] not in failed]
-        deleted: set[str] = set()
-        for start in range(0, len(done), 10):
-            chunk = dict(enumerate(done[start:start + 10]))
-            response = self.sqs.delete_message_batch(QueueUrl=m.queue_url, Entries=[
-                {"Id": str(i), "ReceiptHandle": message["ReceiptHandle"]} for i, message in chunk.items()])
-            # A failed entry is a message already gone (deleted through a duplicate delivery): nothing to do.
-            deleted.update(chunk[int(entry["Id"])]["MessageId"] for entry in response.get("Successful", []))
-        with self.lock:
-            self.stats.deleted.update(deleted)
-        if self.time_scale < 1:
-            timeout = max(1, math.ceil(m.visibility_timeout_seconds * self.time_scale))
-            for message in batch:
-                if message["MessageId"] not in failed:
-                    continue
-                with contextlib.suppress(ClientError):  # gone meanwhile: deleted through a duplicate delivery
-                    self.sqs.change_message_visibility(QueueUrl=m.queue_url, ReceiptHandle=message["ReceiptHandle"],
-                                                       VisibilityTimeout=timeout)
+        done = [record for record in batch if record["messageId"] not in failed]
+        if done:
+            self.queue.delete([record["receiptHandle"] for record in done])
+            with self.lock:
+                for record in done:
+                    _remember(self.stats.deleted, record["messageId"], None)
+        if failed and self.time_scale < 1:
+            timeout = max(1, math.ceil(self.mapping.visibility_timeout_seconds * self.time_scale))
+            for record in batch:
+                if record["messageId"] in failed:
+                    self.queue.change_visibility(record["receiptHandle"], timeout)
 
-    def _error(self, text: str) -> None:
+    def _problem(self, text: str) -> None:
         with self.lock:
-            first = text not in self.stats.errors
+            first = text not in self.stats.problems
             if first:
-                self.stats.errors.append(text)
+                self.stats.problems.append(text)
         if first and self.on_error:
             self.on_error(text)

@@ -1,27 +1,135 @@
-"""Execution environments: each one a worker process running one function's handler.
+"""Execution environments: each one a process running one function's handler, one invocation at a time.
 
 A Lambda execution environment is a process of its own: its modules, globals and environment
-variables are its own, and it handles one invocation at a time. The local cloud does the same, so
-handler code (and Powertools' singletons) run as they do on Lambda, in parallel on every core.
+variables are its own. The local cloud does the same, so handler code (and Powertools' singletons)
+run as they do on Lambda, in parallel on every core. Three things keep that cheap and faithful:
+
+- **Pre-warmed, like a snapshot.** Environments are forked from a server process that has already
+  imported what the Lambda runtime and the Powertools layer provide (boto3, pydantic, Powertools), so a
+  cold start costs the function's own init (~0.1 s), not a fresh interpreter's imports (~1 s each). A
+  burst no longer makes a dozen interpreters import the same libraries at once on two cores.
+- **Inits are capped** at one per core at a time (`init_slots`), the rest wait their turn.
+- **Lambda's limits.** The init has its own limit (10 s on Lambda); an init that exceeds it is not
+  an error: as on Lambda it is retried inside the invocation, under the function timeout, and only
+  then reported (`Sandbox.Timedout`, naming the init). The handler is cut off at the function timeout
+  (the environment is killed, as Lambda resets it). Synchronous callers (the API) share a pool of
+  environments per function and wait for a free one, as a request on Lambda waits for a cold start.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import selectors
+import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from local.deploy import ACCOUNT, FunctionSpec
 
+ROOT = str(Path(__file__).resolve().parent.parent)
 WORKER = Path(__file__).resolve().parent / "worker.py"
+INIT_LIMIT_SECONDS = 10.0  # Lambda's limit on the init phase
+# What the Lambda runtime (boto3) and the Powertools layer (Powertools, pydantic) provide: imported once in
+# the server that environments are forked from. The function's own code is imported in each environment.
+PRELOAD = ("json", "boto3", "botocore.session", "botocore.client", "pydantic", "aws_lambda_powertools",
+           "aws_lambda_powertools.logging", "aws_lambda_powertools.metrics", "aws_lambda_powertools.tracing",
+           "aws_lambda_powertools.utilities.batch", "aws_lambda_powertools.utilities.parser")
 # Variables every environment gets, as Lambda sets them; the function's own come on top.
 PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+
+
+
+class Zygote:
+    """The pre-warmed process (local/worker.py) that forks execution environments; started on first use."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.control: socket.socket | None = None
+        self.replies = b""
+
+    def _start(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.process = subprocess.Popen([sys.executable, str(WORKER), str(theirs.fileno()), *PRELOAD],
+                                        pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+        theirs.close()
+        self.control, self.replies = ours, b""
+
+    def fork(self, spec: dict[str, Any]) -> tuple[int, Connection]:
+        """A new environment's pid and the connection to it."""
+        with self.lock:
+            if self.process is None or self.process.poll() is not None:
+                self._start()
+            assert self.control is not None
+            mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                socket.send_fds(self.control, [json.dumps(spec).encode() + b"\n"], [theirs.fileno()])
+                while b"\n" not in self.replies:
+                    chunk = self.control.recv(4096)
+                    if not chunk:
+                        raise OSError("the zygote exited")
+                    self.replies += chunk
+            except OSError as error:
+                mine.close()
+                self.process = None
+                raise InvocationError("Runtime.ExitError", f"could not start an environment: {error}") from None
+            finally:
+                theirs.close()
+            line, self.replies = self.replies.split(b"\n", 1)
+            return int(json.loads(line)["pid"]), Connection(mine.detach())
+
+    def prewarm(self) -> None:
+        """Start the zygote now (it imports for about a second), rather than at the first cold start."""
+        with self.lock:
+            if self.process is None:
+                self._start()
+
+    def close(self) -> None:
+        with self.lock:
+            if self.control is not None:
+                self.control.close()  # the zygote exits when its control socket closes
+                self.control = None
+            if self.process is not None:
+                try:
+                    self.process.wait(timeout=1)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                self.process = None
+
+
+class _Forked:
+    """An environment process the zygote forked. Killed through a pidfd where the OS has them (Linux), so
+    that a pid the system has since reused is never signalled."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        try:
+            self.pidfd: int | None = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            self.pidfd = None
+
+    def kill(self) -> None:
+        try:
+            if self.pidfd is not None:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, OSError):
+            pass
+
+    def close(self) -> None:
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
 
 
 class InvocationError(RuntimeError):
@@ -32,116 +140,225 @@ class InvocationError(RuntimeError):
         super().__init__(f"{error_type}: {message}")
 
 
-class ExecutionEnvironment:
-    """One worker process for one function; started on the first invocation (a cold start)."""
+@dataclass(frozen=True)
+class InvocationRecord:
+    """What CloudWatch's AWS/Lambda metrics count, for one invocation."""
 
-    def __init__(self, function: FunctionSpec, *, aws_environment: dict[str, str], log_path: Path) -> None:
+    function_name: str
+    duration_ms: float
+    error_type: str | None
+    cold_start: bool
+
+
+class Observer(Protocol):
+    """Told of every invocation (local/lambda_metrics.py counts them as CloudWatch would)."""
+
+    def begin(self, function_name: str) -> None: ...
+
+    def end(self, record: InvocationRecord) -> None: ...
+
+
+class ExecutionEnvironment:
+    """One process for one function; started on its first invocation (a cold start), reused after."""
+
+    def __init__(self, function: FunctionSpec, *, zygote: Zygote, aws_environment: dict[str, str], log_path: Path,
+                 init_slots: threading.Semaphore, init_limit_seconds: float = INIT_LIMIT_SECONDS,
+                 observer: Observer | None = None) -> None:
         self.function = function
+        self.zygote = zygote
         self.aws_environment = aws_environment
         self.log_path = log_path
-        self.process: subprocess.Popen[str] | None = None
+        self.init_slots = init_slots
+        self.init_limit_seconds = init_limit_seconds
+        self.observer = observer
+        self.process: Any = None
+        self.connection: Any = None
         self.lock = threading.Lock()
+        self.closed = False
 
-    def _start(self) -> None:
+    @property
+    def warm(self) -> bool:
+        return self.process is not None
+
+    def _environment(self) -> dict[str, str]:
         environment = {k: os.environ[k] for k in PASSED_THROUGH if k in os.environ}
         environment.update(self.aws_environment)
         environment.update({
-            "AWS_LAMBDA_FUNCTION_NAME": self.function.name, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE":
-            str(self.function.memory_mb), "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.function.timeout_seconds),
-            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
-        })
+            "AWS_LAMBDA_FUNCTION_NAME": self.function.name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.function.memory_mb),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.function.name}",
+            "LAMBDA_TASK_ROOT": str(self.function.code_dir), "PYTHONDONTWRITEBYTECODE": "1"})
         environment.update(self.function.environment)
+        return environment
+
+    def _init(self) -> float:
+        """Start the process and import the handler; return the seconds the invocation may still take."""
+        f = self.function
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("a")
-        self.process = subprocess.Popen(
-            [sys.executable, str(WORKER), str(self.function.code_dir), self.function.handler],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, env=environment,
-            cwd=self.function.code_dir)
-        log.close()
-        first = self._read(timeout=max(10.0, float(self.function.timeout_seconds)))
+        with self.init_slots:
+            if self.closed:
+                raise InvocationError("Runtime.ExitError", "the local cloud is stopping")
+            pid, self.connection = self.zygote.fork({
+                "code_dir": str(f.code_dir), "handler": f.handler, "environment": self._environment(),
+                "log_path": str(self.log_path), "timeout_seconds": f.timeout_seconds, "hidden_paths": [ROOT]})
+            self.process = _Forked(pid)
+            first = self._receive(self.init_limit_seconds)
+            budget = float(f.timeout_seconds)
+            if first is None:  # as on Lambda: the init is retried inside the invocation, under its timeout
+                self._log(f"INIT_REPORT Init Duration: {self.init_limit_seconds * 1000:.2f} ms Phase: init "
+                          "Status: timeout (retried inside the invocation, under the function timeout)")
+                waited = time.monotonic()
+                first = self._receive(budget)
+                if first is None:
+                    self.reset()
+                    raise InvocationError("Sandbox.Timedout", (
+                        f"Task timed out after {budget:.2f} seconds: the init did not finish (it exceeded the "
+                        f"{self.init_limit_seconds:g} s init limit and was retried inside the invocation)"))
+                budget -= time.monotonic() - waited
         if not first.get("ready"):
-            self.stop()
+            self.reset()
             raise InvocationError("Runtime.ImportModuleError",
-                                  f"{self.function.logical_id}: handler {self.function.handler} raised on import: "
+                                  f"{f.logical_id}: handler {f.handler} raised on import: "
                                   f"{first.get('errorType')}: {first.get('errorMessage')}",
                                   "".join(first.get("trace", [])))
+        return budget
 
-    def _read(self, timeout: float) -> dict[str, Any]:
-        assert self.process is not None and self.process.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.process.stdout, selectors.EVENT_READ)
-            if not selector.select(timeout):
-                self.stop()
-                raise InvocationError("Sandbox.Timedout", f"Task timed out after {timeout:.2f} seconds")
-        line = self.process.stdout.readline()
-        if not line:
-            code = self.process.wait()
-            self.process = None
-            raise InvocationError("Runtime.ExitError", f"the environment exited with code {code}; see {self.log_path}")
-        return dict(json.loads(line))
+    def _receive(self, timeout: float) -> dict[str, Any] | None:
+        """The next message from the environment; None if none came in time."""
+        connection = self.connection
+        try:
+            if not connection.poll(max(0.0, timeout)):
+                return None
+            return dict(connection.recv())
+        except (EOFError, OSError, AttributeError):  # it exited, or the local cloud is stopping
+            self.reset()
+            raise InvocationError("Runtime.ExitError", f"the environment exited; see {self.log_path}") from None
+
+    def _log(self, line: str) -> None:
+        with self.log_path.open("a") as log:
+            log.write(line + "\n")
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """The handler's return value; InvocationError if it raised, timed out or could not start."""
         with self.lock:
-            if self.process is None or self.process.poll() is not None:
-                self._start()
-            assert self.process is not None and self.process.stdin is not None
-            context = {"function_name": self.function.name, "memory_limit_in_mb": self.function.memory_mb,
-                       "invoked_function_arn": f"arn:aws:lambda:{self.aws_environment['AWS_REGION']}:{ACCOUNT}:"
-                                               f"function:{self.function.name}",
-                       "aws_request_id": str(uuid.uuid4())}
+            started = time.monotonic()
+            cold = self.process is None
+            error: str | None = "Unknown"
+            if self.observer:
+                self.observer.begin(self.function.name)
             try:
-                self.process.stdin.write(json.dumps({"event": event, "context": context}) + "\n")
-                self.process.stdin.flush()
-            except BrokenPipeError:
-                self.stop()
-                raise InvocationError("Runtime.ExitError", "the environment died") from None
-            answer = self._read(timeout=float(self.function.timeout_seconds))
-            if not answer.get("ok"):
-                raise InvocationError(answer.get("errorType", "Error"), answer.get("errorMessage", ""),
-                                      "".join(answer.get("trace", [])))
-            return answer.get("result")
+                budget = self._init() if cold else float(self.function.timeout_seconds)
+                result = self._invoke(event, budget)
+                error = None
+                return result
+            except InvocationError as failure:
+                error = failure.error_type
+                raise
+            finally:
+                if self.observer:
+                    self.observer.end(InvocationRecord(self.function.name, (time.monotonic() - started) * 1000,
+                                                   error, cold))
 
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None:
-            return
-        if process.stdin:
-            process.stdin.close()
+    def _invoke(self, event: dict[str, Any], budget: float) -> Any:
+        f = self.function
+        context = {"function_name": f.name, "memory_limit_in_mb": f.memory_mb,
+                   "invoked_function_arn": f"arn:aws:lambda:{self.aws_environment.get('AWS_REGION', 'us-east-1')}:"
+                                           f"{ACCOUNT}:function:{f.name}",
+                   "aws_request_id": str(uuid.uuid4())}
         try:
-            process.wait(timeout=2)
-        except subprocess.TimeoutExpired:
+            self.connection.send({"event": event, "context": context})
+        except (BrokenPipeError, OSError):
+            self.reset()
+            raise InvocationError("Runtime.ExitError", "the environment died") from None
+        answer = self._receive(budget)
+        if answer is None:
+            self.reset()  # Lambda resets an environment whose invocation timed out
+            raise InvocationError("Sandbox.Timedout", f"Task timed out after {f.timeout_seconds:.2f} seconds")
+        if not answer.get("ok"):
+            raise InvocationError(answer.get("errorType", "Error"), answer.get("errorMessage", ""),
+                                  "".join(answer.get("trace", [])))
+        return json.loads(answer["result"])
+
+    def reset(self) -> None:
+        """Kill the process (if any); the next invocation is a cold start."""
+        process, connection = self.process, self.connection
+        self.process = self.connection = None
+        if process is not None:
             process.kill()
-            process.wait()
-        if process.stdout:
-            process.stdout.close()
+            process.close()
+        if connection is not None:
+            connection.close()
+
+    def kill(self, *, closing: bool = True) -> None:
+        """From another thread: end the process; the invocation under way (if any) fails and resets.
+
+        `closing=False` is a crash: the next invocation starts a new environment (a cold start)."""
+        self.closed = self.closed or closing
+        process = self.process
+        if process is not None:
+            process.kill()
 
 
-class EnvironmentPool:
-    """Environments of one function for callers that need no fixed worker (the API)."""
+class FunctionPool:
+    """Up to `size` environments of one function for synchronous callers (the API). A caller beyond them
+    waits for one to be free, as a request on Lambda waits for a new environment's cold start; the
+    function's concurrency limit (throttling) is the caller's to apply (local/api.py)."""
 
-    def __init__(self, function: FunctionSpec, *, aws_environment: dict[str, str], log_path: Path,
-                 limit: int = 10) -> None:
-        self.function, self.aws_environment, self.log_path = function, aws_environment, log_path
+    def __init__(self, function: FunctionSpec, *, size: int, factory: Callable[[], ExecutionEnvironment]) -> None:
+        self.function, self.size = function, size
+        self.factory = factory
         self.idle: list[ExecutionEnvironment] = []
         self.all: list[ExecutionEnvironment] = []
-        self.limit = threading.BoundedSemaphore(limit)
-        self.lock = threading.Lock()
+        self.free = threading.Condition()
+        self.closed = False
 
-    def invoke(self, event: dict[str, Any]) -> Any:
-        with self.limit:
-            with self.lock:
-                environment = self.idle.pop() if self.idle else None
-                if environment is None:
-                    environment = ExecutionEnvironment(self.function, aws_environment=self.aws_environment,
-                                                       log_path=self.log_path)
-                    self.all.append(environment)
-            try:
-                return environment.invoke(event)
-            finally:
-                with self.lock:
-                    self.idle.append(environment)
+    def acquire(self, timeout: float | None = None) -> ExecutionEnvironment:
+        """A free environment, warm first, a new one while fewer than `size` exist; else wait for one."""
+        with self.free:
+            if not self.free.wait_for(lambda: self.closed or self.idle or len(self.all) < self.size, timeout):
+                raise InvocationError("Sandbox.Timedout", "no execution environment became free in time")
+            if self.closed:
+                raise InvocationError("Runtime.ExitError", "the local cloud is stopping")
+            if self.idle:
+                warm = [e for e in self.idle if e.warm]
+                environment = (warm or self.idle)[-1]
+                self.idle.remove(environment)
+                return environment
+            environment = self.factory()
+            self.all.append(environment)
+            return environment
 
-    def stop(self) -> None:
-        for environment in self.all:
-            environment.stop()
+    def release(self, environment: ExecutionEnvironment) -> None:
+        with self.free:
+            self.idle.append(environment)
+            self.free.notify()
+
+    def invoke(self, event: dict[str, Any], timeout: float | None = None) -> Any:
+        environment = self.acquire(timeout)
+        try:
+            return environment.invoke(event)
+        finally:
+            self.release(environment)
+
+    def prewarm(self) -> None:
+        """Start one environment ahead of the first request (in the caller's thread)."""
+        try:
+            environment = self.acquire(timeout=0)
+        except InvocationError:
+            return
+        try:
+            with environment.lock:
+                if not environment.warm and not environment.closed:
+                    environment._init()
+        except InvocationError:
+            pass  # reported when a real invocation meets it
+        finally:
+            self.release(environment)
+
+    def close(self) -> None:
+        with self.free:
+            self.closed = True
+            environments = list(self.all)
+            self.free.notify_all()
+        for environment in environments:
+            environment.kill()

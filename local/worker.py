@@ -1,25 +1,42 @@
-"""One Lambda execution environment: a process that imports a handler once and runs invocations.
+"""The local Lambda runtime's side of an execution environment, and the process environments are forked from.
 
-Started by local/runtime.py as `python worker.py CODE_DIR HANDLER`, with the function's environment.
-Protocol on stdin/stdout, one JSON document a line: the parent sends {"event", "context"}; the
-worker answers {"ok": true, "result"} or {"ok": false, "errorType", "errorMessage", "trace"}. The
-first line it writes is {"ready": true} or, if the handler raises on import, the error. Whatever the
-handler prints or logs goes to stderr, which the parent writes to the function's log file.
-Standalone on purpose: it must not import the project, only the function's own code.
+`python worker.py CONTROL_FD MODULE...` is the *zygote*: it imports what the Lambda runtime and the
+Powertools layer provide (boto3, pydantic, Powertools: the modules named), then forks one process per
+execution environment the local cloud asks for, the way a Lambda sandbox is restored from a snapshot:
+those libraries are already imported, the function's own code is not. A request arrives on the
+control socket as one JSON line with the environment's socket attached (SCM_RIGHTS); the zygote answers
+{"pid": N}. It ignores Ctrl-C, reaps its children, and exits when the control socket closes.
+
+Each forked environment (`serve`) takes the function's environment variables, its code directory and its
+log file, imports the handler (the init), says whether that worked, then answers one invocation at a
+time over its socket (multiprocessing's Connection framing):
+
+    local cloud -> {"event", "context"}      environment -> {"ok": True, "result": <JSON text>}
+                                                         or {"ok": False, "errorType", "errorMessage", "trace"}
+
+The first message is {"ready": True, "init_ms"} or the init error. Whatever the handler prints or logs
+goes to the function's log file. Standalone on purpose: it imports nothing of the project.
 """
 
+from __future__ import annotations
+
+import contextlib
 import importlib
 import json
 import os
+import signal
+import socket
 import sys
 import time
 import traceback
+from multiprocessing.connection import Connection
+from typing import Any
 
 
 class Context:
     """The parts of the Lambda context object that handlers and Powertools use."""
 
-    def __init__(self, values, timeout_seconds):
+    def __init__(self, values: dict[str, Any], timeout_seconds: float) -> None:
         self.function_name = values["function_name"]
         self.function_version = "$LATEST"
         self.invoked_function_arn = values["invoked_function_arn"]
@@ -29,44 +46,100 @@ class Context:
         self.log_stream_name = "local"
         self._deadline = time.monotonic() + timeout_seconds
 
-    def get_remaining_time_in_millis(self):
+    def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def _error(exc):
-    return {"ok": False, "errorType": type(exc).__name__, "errorMessage": str(exc),
+def _error(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
+    return {"ok": False, "errorType": error_type or type(exc).__name__, "errorMessage": str(exc),
             "trace": traceback.format_exception(exc)}
 
 
-def main():
-    code_dir, handler_path = sys.argv[1], sys.argv[2]
-    timeout_seconds = int(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3"))
-    protocol = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)  # the handler's prints and logs go to stderr (the function's log)
-    sys.stdout = sys.stderr
-    sys.path.insert(0, code_dir)
+def _enter_sandbox(spec: dict[str, Any]) -> None:
+    """Become the function's process: its environment, its code first on the path, its log file."""
+    log = os.open(spec["log_path"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
+    os.environ.clear()
+    os.environ.update(spec["environment"])
+    os.chdir(spec["code_dir"])
+    hidden = {*spec["hidden_paths"], os.path.dirname(os.path.abspath(__file__)), "", "."}
+    sys.path[:] = [spec["code_dir"], *(p for p in sys.path if p not in hidden)]
 
-    def send(message):
-        protocol.write(json.dumps(message, default=str) + "\n")
 
-    module_name, _, function_name = handler_path.rpartition(".")
+def serve(connection: Connection, spec: dict[str, Any]) -> None:
+    """One execution environment: init, then invocations until the local cloud closes the connection."""
+    _enter_sandbox(spec)
+    module_name, _, function_name = spec["handler"].rpartition(".")
+    started = time.perf_counter()
     try:
         handler = getattr(importlib.import_module(module_name), function_name)
-    except BaseException as exc:  # an import error must reach the parent, whatever it is
-        send({**_error(exc), "phase": "init"})
-        return 1
-    send({"ready": True})
-    for line in sys.stdin:
-        request = json.loads(line)
-        context = Context(request["context"], timeout_seconds)
+    except BaseException as exc:  # an init error must reach the local cloud, whatever it is
+        traceback.print_exc()
+        connection.send(_error(exc))
+        return
+    connection.send({"ready": True, "init_ms": round((time.perf_counter() - started) * 1000, 2)})
+    while True:
+        try:
+            request = connection.recv()
+        except (EOFError, OSError):  # the local cloud closed the environment
+            return
+        context = Context(request["context"], float(spec["timeout_seconds"]))
         try:
             result = handler(request["event"], context)
-            send({"ok": True, "result": result})
         except Exception as exc:
             traceback.print_exc()
-            send(_error(exc))
-    return 0
+            connection.send(_error(exc))
+            continue
+        try:
+            connection.send({"ok": True, "result": json.dumps(result)})
+        except (TypeError, ValueError) as exc:  # Lambda answers Runtime.MarshalError for what JSON cannot hold
+            connection.send(_error(exc, "Runtime.MarshalError"))
+
+
+def _reap(*_: Any) -> None:
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+
+
+def _fork(control: socket.socket, spec: dict[str, Any], channel: int) -> int:
+    pid = os.fork()
+    if pid:
+        os.close(channel)
+        return pid
+    code = 0
+    try:  # the environment
+        control.close()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        serve(Connection(channel), spec)
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def zygote(control_fd: int, preload: list[str]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the local cloud's to handle, and so for children
+    for name in preload:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    signal.signal(signal.SIGCHLD, _reap)
+    control = socket.socket(fileno=control_fd)
+    buffered = b""
+    while True:
+        data, fds, _, _ = socket.recv_fds(control, 1 << 20, 4)
+        if not data:  # the local cloud is gone
+            return
+        buffered += data
+        while b"\n" in buffered:
+            line, buffered = buffered.split(b"\n", 1)
+            pid = _fork(control, json.loads(line), fds.pop(0))
+            control.sendall(json.dumps({"pid": pid}).encode() + b"\n")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    zygote(int(sys.argv[1]), sys.argv[2:])

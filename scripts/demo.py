@@ -16,25 +16,25 @@ from typing import Any
 
 from local.assembly import ROOT
 from local.cloud import LocalCloud
+from local.deploy import MappingSpec
 from local.filters import expected
-from local.pollers import QueuePoller
 from scripts.local_cloud import add_cloud_arguments, start_from_arguments
 from scripts.rides import INVALID_BODIES, ride_mix, send_all
 
 POISON_BODY = "this is not a ride"
 
 
-def service_name(poller: QueuePoller) -> str:
-    return poller.name.split("Consumer")[0]
+def service_name(mapping: MappingSpec) -> str:
+    return mapping.function.logical_id.split("Consumer")[0]
 
 
-def queue_depths(cloud: LocalCloud, poller: QueuePoller) -> tuple[int, int, int]:
+def queue_depths(cloud: LocalCloud, mapping: MappingSpec) -> tuple[int, int, int]:
     sqs = cloud.clients.client("sqs")
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    queue = sqs.get_queue_attributes(QueueUrl=poller.mapping.queue_url, AttributeNames=names)["Attributes"]
+    queue = sqs.get_queue_attributes(QueueUrl=mapping.queue_url, AttributeNames=names)["Attributes"]
     dlq = 0
-    if poller.mapping.dead_letter_queue_url:
-        dlq = int(sqs.get_queue_attributes(QueueUrl=poller.mapping.dead_letter_queue_url,
+    if mapping.dead_letter_queue_url:
+        dlq = int(sqs.get_queue_attributes(QueueUrl=mapping.dead_letter_queue_url,
                                            AttributeNames=names[:1])["Attributes"][names[0]])
     return int(queue[names[0]]), int(queue[names[1]]), dlq
 
@@ -72,8 +72,9 @@ class Row:
 def drain(cloud: LocalCloud, timeout: float) -> bool:
     deadline, quiet = time.monotonic() + timeout, 0
     while time.monotonic() < deadline:
-        depths = {service_name(p): queue_depths(cloud, p) for p in cloud.pollers}
-        busy = any(v or f for v, f, _ in depths.values()) or any(p.stats.in_flight for p in cloud.pollers)
+        depths = {service_name(m): queue_depths(cloud, m) for m in cloud.mappings}
+        busy = any(v or f for v, f, _ in depths.values()) or any(
+            m["in_flight"] for m in cloud.status()["mappings"].values())
         print("  " + " | ".join(f"{name}: {v} waiting, {f} in flight, {d} in DLQ"
                                 for name, (v, f, d) in depths.items()), flush=True)
         quiet = 0 if busy else quiet + 1
@@ -86,19 +87,20 @@ def drain(cloud: LocalCloud, timeout: float) -> bool:
 def reconcile(cloud: LocalCloud, accepted: dict[str, dict[str, Any]]) -> list[Row]:
     assert cloud.deployment is not None
     rows = []
-    for poller in cloud.pollers:
-        policy = cloud.deployment.filter_policies.get(poller.mapping.queue_arn)
+    for mapping in cloud.mappings:
+        seen = cloud.snapshot(service_name(mapping))
+        policy = cloud.deployment.filter_policies.get(mapping.queue_arn)
         verdicts = {rid: expected(policy, {"fare": r["fare"], "distance": r["distance"]})
                     for rid, r in accepted.items()}
         known = None not in verdicts.values()
         should = {rid for rid, verdict in verdicts.items() if verdict}
-        processed = table_ids(cloud, poller.mapping.function.environment["EFFECT_TABLE_NAME"]) & set(accepted)
-        bodies = dead_letters(cloud, poller.mapping.dead_letter_queue_url)
+        processed = table_ids(cloud, mapping.function.environment["EFFECT_TABLE_NAME"]) & set(accepted)
+        bodies = dead_letters(cloud, mapping.dead_letter_queue_url)
         dead = {rid for rid in accepted if any(f'"id":"{rid}"' in b for b in bodies)}
-        delivered = poller.stats.ride_ids & set(accepted)
+        delivered = seen.ride_ids & set(accepted)
         target = should if known else delivered
-        rows.append(Row(service_name(poller), len(should) if known else None, len(delivered), len(processed),
-                        poller.stats.retried, len(dead), sum(b == POISON_BODY for b in bodies),
+        rows.append(Row(service_name(mapping), len(should) if known else None, len(delivered), len(processed),
+                        seen.summary["retried"], len(dead), sum(b == POISON_BODY for b in bodies),
                         len(target - processed - dead) + len(processed & dead),
                         len(delivered - should) if known else 0))
     return rows
@@ -131,9 +133,8 @@ def main(argv: list[str] | None = None) -> int:
 def run(cloud: LocalCloud, args: argparse.Namespace, started: float) -> int:
     url = cloud.outputs["ApiUrl"]
     print(f"Local cloud up in {time.monotonic() - started:.1f} s: API {url}, AWS {cloud.aws_endpoint_url}")
-    for poller in cloud.pollers:
-        m = poller.mapping
-        print(f"  {service_name(poller)}: batch {m.batch_size}, window {m.batching_window_seconds} s, "
+    for m in cloud.mappings:
+        print(f"  {service_name(m)}: batch {m.batch_size}, window {m.batching_window_seconds} s, "
               f"max concurrency {m.max_concurrency}, maxReceiveCount {m.max_receive_count}, "
               f"visibility {m.visibility_timeout_seconds} s (x{args.time_scale} here)")
     print(f"Failure injection: {args.failure_rate:.0%} of records fail at random in every consumer.")
@@ -145,9 +146,9 @@ def run(cloud: LocalCloud, args: argparse.Namespace, started: float) -> int:
     accepted = {s.answer["id"]: s.ride for s in sent if s.status == 201 and s.ride is not None}
     print(f"Sent {len(rides)} rides and {len(invalid)} invalid requests: " +
           ", ".join(f"{n} x {status}" for status, n in sorted(statuses.items())))
-    poison_queue = cloud.pollers[0]
+    poison_queue = cloud.mappings[0]
     for _ in range(args.poison):
-        cloud.clients.client("sqs").send_message(QueueUrl=poison_queue.mapping.queue_url, MessageBody=POISON_BODY)
+        cloud.clients.client("sqs").send_message(QueueUrl=poison_queue.queue_url, MessageBody=POISON_BODY)
     print(f"Put {args.poison} poison messages straight onto the {service_name(poison_queue)} queue.")
 
     print("Draining:")
@@ -163,11 +164,13 @@ def run(cloud: LocalCloud, args: argparse.Namespace, started: float) -> int:
     print(f"\nAPI: {statuses.get(201, 0)} accepted (201), {client_errors} rejected (4xx), "
           f"{sum(n for s, n in statuses.items() if s >= 500)} failed (5xx)")
     print("Load balancing (batches per worker, most concurrent invocations seen / allowed, cold starts):")
-    for poller in cloud.pollers:
-        per_worker = Counter(i.worker for i in poller.stats.invocations)
-        cold = sum(i.cold_start for i in poller.stats.invocations)
-        print(f"  {service_name(poller):22} " + ", ".join(f"worker {w}: {n}" for w, n in sorted(per_worker.items()))
-              + f"   concurrency {poller.stats.max_in_flight}/{poller.mapping.max_concurrency}, cold starts {cold}")
+    status = cloud.status()["mappings"]
+    for mapping in cloud.mappings:
+        counts = status[mapping.function.logical_id]
+        print(f"  {service_name(mapping):22} " + ", ".join(f"worker {w}: {n}" for w, n in
+                                                           counts["batches_per_worker"].items())
+              + f"   concurrency {counts['max_in_flight']}/{mapping.max_concurrency}, "
+                f"cold starts {counts['cold_starts']}")
     ok = drained and all(r.lost == 0 and r.astray == 0 for r in rows) and statuses.get(201, 0) == len(rides) \
         and sum(r.poison for r in rows) == args.poison and not cloud.errors
     print(f"\n{'OK' if ok else 'FAILED'}: " + ("every accepted ride was processed once or is in a DLQ"

@@ -11,11 +11,20 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from local.assembly import ROOT, AssemblyError
-from local.cloud import DEFAULT_API_PORT, DEFAULT_AWS_PORT, LocalCloud, LocalCloudError, LocalCloudOptions
+from local.cloud import (
+    DEFAULT_API_ENVIRONMENTS,
+    DEFAULT_API_PORT,
+    DEFAULT_AWS_PORT,
+    DEFAULT_FUNCTION_CONCURRENCY,
+    LocalCloud,
+    LocalCloudError,
+    LocalCloudOptions,
+)
 from local.deploy import DeployError
 from local.runtime import InvocationError
 
@@ -30,14 +39,26 @@ def add_cloud_arguments(parser: argparse.ArgumentParser, *, api_port: int, aws_p
                         help=f"local API port, 0 for any free one (env API_PORT, default {api_port})")
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("AWS_PORT", aws_port)),
                         help=f"local AWS endpoint port, 0 for any free one (env AWS_PORT, default {aws_port})")
+    parser.add_argument("--function-concurrency", type=int, default=DEFAULT_FUNCTION_CONCURRENCY,
+                        help="concurrency limit of each function the API invokes; requests beyond it are throttled "
+                             "(500, as API Gateway answers a Lambda throttle). Default "
+                             f"{DEFAULT_FUNCTION_CONCURRENCY}, Lambda's default; a new account may have 10")
+    parser.add_argument("--api-environments", type=int, default=DEFAULT_API_ENVIRONMENTS,
+                        help="local execution environments (processes) per function the API invokes; requests "
+                             f"beyond them wait for a free one (default {DEFAULT_API_ENVIRONMENTS})")
     parser.add_argument("--allow-stale", action="store_true", help="run even if cdk.out is older than the code")
+
+
+def options_from_arguments(args: argparse.Namespace, **options: Any) -> LocalCloudOptions:
+    return LocalCloudOptions(cdk_out=args.cdk_out, api_port=args.api_port, aws_port=args.aws_port,
+                             time_scale=args.time_scale, failure_rate=args.failure_rate,
+                             allow_stale=args.allow_stale, function_concurrency=args.function_concurrency,
+                             api_environments=args.api_environments, **options)
 
 
 def start_from_arguments(args: argparse.Namespace, **options: Any) -> LocalCloud | None:
     """Start the local cloud as the command line says; None (with the reason on stderr) if it cannot."""
-    cloud = LocalCloud(LocalCloudOptions(cdk_out=args.cdk_out, api_port=args.api_port, aws_port=args.aws_port,
-                                         time_scale=args.time_scale, failure_rate=args.failure_rate,
-                                         allow_stale=args.allow_stale, **options))
+    cloud = LocalCloud(options_from_arguments(args, **options))
     try:
         cloud.start()
     except STARTUP_ERRORS as error:
@@ -57,24 +78,31 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.failure_rate is not None and not 0 <= args.failure_rate <= 1:
         parser.error("--failure-rate must be from 0 to 1")
+    if args.function_concurrency < 1 or args.api_environments < 1:
+        parser.error("--function-concurrency and --api-environments must be at least 1")
 
+    # From here on Ctrl-C and SIGTERM only ask to stop: a signal during start-up lets start-up finish
+    # (about a second), then stops in order, instead of tearing a half-started cloud down with a traceback.
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    started = time.monotonic()
     cloud = start_from_arguments(args)
     if cloud is None:
         return 2
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
-        cloud.write_endpoints(args.endpoints_file)
-        print(f"API:          {cloud.api_url}")
-        print(f"AWS endpoint: {cloud.aws_endpoint_url}   (region {cloud.options.region}, any credentials)")
-        print(f"Function logs: {cloud.options.log_dir}/")
-        print("Stack outputs:")
-        for key, value in cloud.outputs.items():
-            print(f"  {key:40} {value}")
-        print(f"Endpoints written to {args.endpoints_file}. Try:")
-        print(f"  curl -s -XPOST {cloud.outputs.get('ApiUrl', cloud.api_url)} -d '{json.dumps(SAMPLE_RIDE)}'")
-        print("Ctrl-C stops.", flush=True)
+        if not stop.is_set():
+            cloud.write_endpoints(args.endpoints_file)
+            print(f"Ready in {time.monotonic() - started:.1f} s.")
+            print(f"API:          {cloud.api_url}")
+            print(f"AWS endpoint: {cloud.aws_endpoint_url}   (region {cloud.options.region}, any credentials)")
+            print(f"Function logs: {cloud.options.log_dir}/")
+            print("Stack outputs:")
+            for key, value in cloud.outputs.items():
+                print(f"  {key:40} {value}")
+            print(f"Endpoints written to {args.endpoints_file}. Try:")
+            print(f"  curl -s -XPOST {cloud.outputs.get('ApiUrl', cloud.api_url)} -d '{json.dumps(SAMPLE_RIDE)}'")
+            print("Ctrl-C stops.", flush=True)
         stop.wait()
     finally:
         print("stopping...", flush=True)

@@ -33,11 +33,10 @@ def ride_message(ride_id: str) -> str:
 
 
 def test_mapping_settings_come_from_the_configuration(tuned_cloud):
-    mapping = tuned_cloud.poller(ACCOUNTING).mapping
+    mapping = tuned_cloud.mapping(ACCOUNTING)
     assert (mapping.batch_size, mapping.max_concurrency, mapping.max_receive_count) == (5, 3, 6)
     assert mapping.report_batch_item_failures is True
     assert mapping.visibility_timeout_seconds == 6 * 30 + 1
-    assert len(tuned_cloud.poller(ACCOUNTING).threads) == 3
 
 
 def test_partial_batch_deletes_only_the_good_records(tuned_cloud):
@@ -49,11 +48,9 @@ def test_partial_batch_deletes_only_the_good_records(tuned_cloud):
     poison = {ids[1], ids[3]}
     # When the pollers start
     tuned_cloud.resume()
-    poller = tuned_cloud.poller(ACCOUNTING)
 
     def settled() -> list:
-        with poller.lock:
-            ours = [i for i in poller.stats.invocations if set(i.message_ids) & set(ids)]
+        ours = [i for i in tuned_cloud.snapshot(ACCOUNTING).invocations if set(i.message_ids) & set(ids)]
         return ours if set(ids) <= {m for i in ours for m in i.message_ids} else []
 
     ours = wait_for(settled, what="every message in a settled batch")
@@ -62,24 +59,25 @@ def test_partial_batch_deletes_only_the_good_records(tuned_cloud):
     assert all(set(i.failed_ids) == set(i.message_ids) & poison for i in ours)
     assert any(set(i.message_ids) & poison and set(i.message_ids) - poison for i in ours)  # a mixed batch
     # and only the poison records were ever received again, until the DLQ took them after 6 receives
-    wait_for(lambda: all(poller.stats.received[m] == 6 for m in poison), what="6 receives of each poison record")
-    assert all(poller.stats.received[m] == 1 for m in set(ids) - poison)
-    assert set(ids) - poison <= poller.stats.deleted and not poison & poller.stats.deleted
+    wait_for(lambda: all(tuned_cloud.snapshot(ACCOUNTING).received.get(m) == 6 for m in poison),
+             what="6 receives of each poison record")
+    seen = tuned_cloud.snapshot(ACCOUNTING)
+    assert all(seen.received[m] == 1 for m in set(ids) - poison)
+    assert set(ids) - poison <= seen.deleted and not poison & seen.deleted
 
 
 def test_max_concurrency_is_honoured_and_every_worker_takes_work(tuned_cloud):
     tuned_cloud.resume()
     sqs = tuned_cloud.clients.client("sqs")
     url = tuned_cloud.outputs[f"{ACCOUNTING}QueueUrl"]
-    poller = tuned_cloud.poller(ACCOUNTING)
-    start = len(poller.stats.invocations)
+    before = {tuple(i.message_ids) for i in tuned_cloud.snapshot(ACCOUNTING).invocations}
     ride_ids = [f"load-{uuid.uuid4()}" for _ in range(120)]
     for chunk in range(0, len(ride_ids), 10):
         sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": ride_message(r)}
                                                       for i, r in enumerate(ride_ids[chunk:chunk + 10])])
     wait_for(lambda: set(ride_ids) <= effect_ids(tuned_cloud, ACCOUNTING), what="120 rides processed")
-    with poller.lock:
-        invocations = poller.stats.invocations[start:]
+    seen = tuned_cloud.snapshot(ACCOUNTING)
+    invocations = [i for i in seen.invocations if tuple(i.message_ids) not in before]
     # never more invocations at once than the mapping allows, measured from their start and end times
     events = sorted([(i.started, 1) for i in invocations] + [(i.ended, -1) for i in invocations],
                     key=lambda e: (e[0], e[1]))
@@ -87,7 +85,7 @@ def test_max_concurrency_is_honoured_and_every_worker_takes_work(tuned_cloud):
     for _, step in events:
         running += step
         peak = max(peak, running)
-    assert peak <= 3 and poller.stats.max_in_flight <= 3
+    assert peak <= 3 and seen.max_in_flight <= 3
     assert all(len(i.message_ids) <= 5 for i in invocations)
     assert {i.worker for i in invocations} == {1, 2, 3}  # the queue balanced the load over every worker
 
@@ -99,4 +97,4 @@ def test_the_filter_policy_follows_the_configuration(tuned_cloud):
     _, dear = post_ride(url, {**SAMPLE_RIDE, "fare": 300})
     wait_for(lambda: {cheap["id"], dear["id"]} <= effect_ids(tuned_cloud, "CustomerNotification"), what="delivery")
     wait_for(lambda: dear["id"] in effect_ids(tuned_cloud, "ExtraordinaryRides"), what="the dear ride")
-    assert cheap["id"] not in tuned_cloud.poller("ExtraordinaryRides").stats.ride_ids
+    assert cheap["id"] not in tuned_cloud.snapshot("ExtraordinaryRides").ride_ids

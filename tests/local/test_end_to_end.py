@@ -26,17 +26,16 @@ def test_ordinary_ride_reaches_two_services_only(local_cloud):
     assert status == 201
     wait_for(lambda: reached(local_cloud, answer["id"]) == {"CustomerNotification", "CustomerAccounting"},
              what="two effects")
-    extraordinary = local_cloud.poller("ExtraordinaryRides")
-    assert answer["id"] not in extraordinary.stats.ride_ids  # filtered out by SNS, never delivered
+    assert answer["id"] not in local_cloud.snapshot("ExtraordinaryRides").ride_ids  # filtered out by SNS
 
 
 def test_invalid_ride_is_rejected_and_never_published(local_cloud):
-    before = {s: set(local_cloud.poller(s).stats.received) for s in ALL}
+    before = {s: set(local_cloud.snapshot(s).received) for s in ALL}
     status, answer = post_ride(local_cloud.outputs["ApiUrl"], {**SAMPLE_RIDE, "fare": "a lot"})
     assert status == 400 and answer["errors"][0]["field"] == "fare"
     status, _ = post_ride(local_cloud.api_url + "/no-such-path", SAMPLE_RIDE)
     assert status == 403
-    assert {s: set(local_cloud.poller(s).stats.received) for s in ALL} == before
+    assert {s: set(local_cloud.snapshot(s).received) for s in ALL} == before
 
 
 def test_a_ride_published_twice_has_one_effect_per_service(local_cloud):
@@ -46,21 +45,18 @@ def test_a_ride_published_twice_has_one_effect_per_service(local_cloud):
         sns.publish(TopicArn=local_cloud.outputs["RideCompletionTopicArn"], Message=json.dumps(ride),
                     MessageAttributes={"fare": {"DataType": "Number", "StringValue": str(ride["fare"])},
                                        "distance": {"DataType": "Number", "StringValue": str(ride["distance"])}})
-    accounting = local_cloud.poller("CustomerAccounting")
-    wait_for(lambda: len(_messages_of(accounting, ride["id"]) & accounting.stats.deleted) == 2, what="2 deliveries")
+    def deliveries() -> int:
+        seen = local_cloud.snapshot("CustomerAccounting")
+        return len({m for m, r in seen.message_rides.items() if r == ride["id"]} & seen.deleted)
+
+    wait_for(lambda: deliveries() == 2, what="2 deliveries")
     wait_for(lambda: reached(local_cloud, ride["id"]) == set(ALL), what="effects")
     table = local_cloud.outputs["CustomerAccountingTableName"]
     items = local_cloud.clients.client("dynamodb").scan(TableName=table)["Items"]
     assert sum(item["rideId"]["S"] == ride["id"] for item in items) == 1
 
 
-def _messages_of(poller, ride_id: str) -> set[str]:
-    with poller.lock:
-        return {message for message, ride in poller.stats.message_rides.items() if ride == ride_id}
-
-
 def test_poison_message_reaches_the_dlq_after_exactly_max_receive_count(local_cloud):
-    poller = local_cloud.poller("CustomerAccounting")
     sqs = local_cloud.clients.client("sqs")
     message_id = sqs.send_message(QueueUrl=local_cloud.outputs["CustomerAccountingQueueUrl"],
                                   MessageBody="not a ride")["MessageId"]
@@ -72,6 +68,7 @@ def test_poison_message_reaches_the_dlq_after_exactly_max_receive_count(local_cl
         return [m for m in messages if m["Body"] == "not a ride"]
 
     assert len(wait_for(in_dlq, what="the poison message in the DLQ")) == 1
-    assert poller.mapping.max_receive_count == 5  # from the template (cdk.json default)
-    assert poller.stats.received[message_id] == poller.mapping.max_receive_count
-    assert message_id not in poller.stats.deleted
+    seen = local_cloud.snapshot("CustomerAccounting")
+    assert seen.mapping.max_receive_count == 5  # from the template (cdk.json default)
+    assert seen.received[message_id] == seen.mapping.max_receive_count
+    assert message_id not in seen.deleted

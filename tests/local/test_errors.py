@@ -16,7 +16,7 @@ from local.cloud import LocalCloud, LocalCloudError, LocalCloudOptions
 from stacks.app_factory import project_context
 from tests.conftest import synthesize
 from tests.factories import SAMPLE_RIDE
-from tests.local.conftest import effect_ids, messages_kept, start_cloud, wait_for
+from tests.local.conftest import effect_ids, messages_kept, post_ride, start_cloud, wait_for
 
 
 def test_missing_cdk_out_says_to_synthesize(tmp_path: Path):
@@ -102,3 +102,54 @@ def test_a_handler_that_times_out_is_stopped_and_loses_nothing(tmp_path: Path):
         assert "slow" not in effect_ids(cloud, "CustomerNotification")
     finally:
         cloud.stop()
+
+
+def slow_importing_producer(cloud_assembly: Path, tmp_path: Path, import_seconds: float) -> Path:
+    """A copy of cdk.out whose producer takes `import_seconds` to import and has a 3 s timeout."""
+    cdk_out = tmp_path / "cdk.out"
+    shutil.copytree(cloud_assembly, cdk_out)
+    [template_path] = cdk_out.glob("*.template.json")
+    template = json.loads(template_path.read_text())
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::Function" and "unicorn_management" in resource["Properties"]["Handler"]:
+            resource["Properties"]["Timeout"] = 3
+    template_path.write_text(json.dumps(template))
+    [asset] = [p for p in cdk_out.glob("asset.*") if (p / "unicorn_management").is_dir()]
+    handler = asset / "unicorn_management" / "handler.py"
+    handler.write_text(handler.read_text() + f"\nimport time as _time\n\n_time.sleep({import_seconds})\n")
+    return cdk_out
+
+
+def test_an_init_over_its_limit_is_retried_inside_the_invocation(cloud_assembly: Path, tmp_path: Path):
+    # Given a producer whose init takes 2 s, against an init limit of 1 s and a function timeout of 3 s
+    cloud = start_cloud(slow_importing_producer(cloud_assembly, tmp_path, 2), tmp_path / "logs", allow_stale=True,
+                        init_limit_seconds=1)
+    try:
+        # When a ride is posted, Then it succeeds, as on Lambda: the init went on inside the invocation
+        status, _ = post_ride(cloud.outputs["ApiUrl"], SAMPLE_RIDE)
+        assert status == 201
+        [log] = (tmp_path / "logs").glob("UnicornManagement*.log")
+        assert "INIT_REPORT Init Duration: 1000.00 ms Phase: init Status: timeout" in log.read_text()
+        assert cloud.errors == []
+    finally:
+        cloud.stop()
+
+
+def test_an_init_that_never_finishes_is_named_as_such(cloud_assembly: Path, tmp_path: Path):
+    # Given a producer whose init would take a minute: over the 1 s init limit and the 3 s timeout both
+    cloud = start_cloud(slow_importing_producer(cloud_assembly, tmp_path, 60), tmp_path / "logs", allow_stale=True,
+                        init_limit_seconds=1)
+    try:
+        # When a ride is posted, Then API Gateway's 502, and the reason says the init did not finish
+        status, answer = post_ride(cloud.outputs["ApiUrl"], SAMPLE_RIDE)
+        assert (status, answer) == (502, {"message": "Internal server error"})
+        [error] = wait_for(lambda: cloud.errors, what="the reason")
+        assert "Sandbox.Timedout: Task timed out after 3.00 seconds: the init did not finish" in error
+        assert rides_stored(cloud) == 0
+    finally:
+        cloud.stop()
+
+
+def rides_stored(cloud: LocalCloud) -> int:
+    dynamodb = cloud.clients.client("dynamodb")
+    return int(dynamodb.scan(TableName=cloud.outputs["RidesTableName"], Select="COUNT")["Count"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -51,3 +52,49 @@ def test_local_cloud_process_serves_boto3_and_the_api_then_stops_on_sigterm(clou
     assert process.returncode == 0, output
     assert "API:" in output and "stopping..." in output
     assert not endpoints_file.exists()
+
+
+def session_processes(session_id: int) -> list[int]:
+    """Pids of every process in a session (what a terminal's Ctrl-C reaches), from /proc."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getsid(int(entry.name)) == session_id:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def test_ctrl_c_stops_everything_cleanly(cloud_assembly: Path, tmp_path: Path):
+    # Given `make local` in a terminal of its own, which has served a ride (so environments are running)
+    endpoints_file = tmp_path / "endpoints.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scripts.local_cloud", "--cdk-out", str(cloud_assembly), "--api-port", "0",
+         "--aws-port", "0", "--endpoints-file", str(endpoints_file)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        wait_for(endpoints_file.exists, timeout=60, what="endpoints.json")
+        endpoints = json.loads(endpoints_file.read_text())
+        assert post_ride(endpoints["outputs"]["ApiUrl"], SAMPLE_RIDE)[0] == 201
+        assert len(session_processes(process.pid)) >= 3  # the local cloud, its zygote and an environment
+        # When Ctrl-C reaches the whole foreground process group, as a terminal sends it
+        os.killpg(process.pid, signal.SIGINT)
+        output, _ = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    # Then it exits 0 without an error line, and leaves nothing running and no port taken
+    assert process.returncode == 0, output
+    assert "stopping..." in output
+    for trouble in ("Traceback", "KeyboardInterrupt", "raised on import", "error"):
+        assert trouble not in output, output
+    wait_for(lambda: not session_processes(process.pid), timeout=5, what="every process of the session to end")
+    aws_port = int(endpoints["aws_endpoint_url"].rsplit(":", 1)[1])
+    api_port = int(endpoints["api_url"].split(":")[2].split("/")[0])
+    for port in (aws_port, api_port):  # free for the next `make local` (connections may linger in TIME_WAIT)
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", port))

@@ -1,0 +1,77 @@
+"""What a local event source mapping needs from SQS, taken from moto's backend in the same process.
+
+Lambda's pollers are part of the Lambda service, next to SQS, not clients across the internet; here
+they run in the process that hosts moto and call the same backend operations the SQS API calls
+(moto_patches keeps them atomic), without an HTTP round trip, a serialisation and a parse per call.
+Records come out shaped as Lambda's SQS event delivers them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.sqs.models import Message, SQSBackend, sqs_backends
+
+from local.deploy import ACCOUNT
+
+# System attributes a Lambda SQS record carries when the message has them.
+RECORD_ATTRIBUTES = {"ApproximateReceiveCount": "approximate_receive_count", "SentTimestamp": "sent_timestamp",
+                     "SenderId": "sender_id", "ApproximateFirstReceiveTimestamp": "approximate_first_receive_timestamp",
+                     "SequenceNumber": "sequence_number", "MessageGroupId": "group_id",
+                     "MessageDeduplicationId": "deduplication_id"}
+
+
+def lambda_record(message: Message, queue_arn: str, region: str) -> dict[str, Any]:
+    """An SQS message as Lambda's event source mapping delivers it."""
+    attributes = {name: str(getattr(message, field)) for name, field in RECORD_ATTRIBUTES.items()
+                  if getattr(message, field, None) is not None}
+    trace = (message.system_attributes or {}).get("AWSTraceHeader")
+    if trace:
+        attributes["AWSTraceHeader"] = str(trace.get("StringValue", trace) if isinstance(trace, dict) else trace)
+    message_attributes = {
+        name: {"stringValue": a.get("StringValue"), "binaryValue": a.get("BinaryValue"),
+               "stringListValues": a.get("StringListValues", []), "binaryListValues": a.get("BinaryListValues", []),
+               "dataType": a["DataType"]}
+        for name, a in message.message_attributes.items()
+    }
+    return {"messageId": message.id, "receiptHandle": message.receipt_handle, "body": message.body,
+            "attributes": attributes, "messageAttributes": message_attributes, "md5OfBody": message.body_md5,
+            "eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": region}
+
+
+class QueueAccess:
+    """One queue of moto's SQS, as a poller sees it."""
+
+    def __init__(self, queue_url: str, queue_arn: str, region: str) -> None:
+        self.name = queue_url.rsplit("/", 1)[-1]
+        self.arn, self.region = queue_arn, region
+        self.backend: SQSBackend = sqs_backends[ACCOUNT][region]
+
+    def receive(self, count: int, visibility_timeout: int) -> list[dict[str, Any]]:
+        messages = self.backend.receive_message(self.name, count, 0, visibility_timeout, ["All"])
+        return [lambda_record(message, self.arn, self.region) for message in messages]
+
+    def delete(self, receipt_handles: list[str]) -> int:
+        """Delete these messages; how many were still there (the rest went with a duplicate delivery)."""
+        deleted = 0
+        for start in range(0, len(receipt_handles), 10):
+            success, _ = self.backend.delete_message_batch(self.name, [
+                {"Id": str(i), "ReceiptHandle": handle} for i, handle in enumerate(receipt_handles[start:start + 10])])
+            deleted += len(success)
+        return deleted
+
+    def change_visibility(self, receipt_handle: str, seconds: int) -> bool:
+        try:
+            self.backend.change_message_visibility(self.name, receipt_handle, seconds)
+        except Exception:  # gone meanwhile: deleted through a duplicate delivery
+            return False
+        return True
+
+    def wait(self, timeout: float) -> None:
+        """Until a message can be received, or `timeout` seconds. A send wakes waiters at once; a message
+        that turns visible again after its visibility timeout wakes nobody, so the timeout bounds how late
+        a retry is seen."""
+        queue = self.backend.get_queue(self.name)
+        with queue._messages_lock:
+            queue._messages_lock.wait_for(
+                lambda: any(m.visible and not m.delayed for m in queue._messages), timeout)

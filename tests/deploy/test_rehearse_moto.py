@@ -85,7 +85,7 @@ def test_a_change_set_adds_resources_in_depends_on_order(aws_with_layer_paramete
     assert order == ["Api", "Method", "Deployment"]
 
 
-@pytest.mark.filterwarnings("ignore:Tried to parse AWS::CloudWatch::Alarm")
+@pytest.mark.filterwarnings("ignore:Tried to parse AWS")
 def test_types_moto_does_not_implement_get_stand_ins(aws_with_layer_parameter):
     with pytest.raises(Exception, match="undefined resource Alarm"):
         deploy(ALARM_REFERENCE, name="plain")

@@ -17,6 +17,9 @@ STACK_NAME ?=# e.g. WildRydes-pr-42: an ephemeral stack (default: stackName in c
 ALARM_EMAIL ?=# overrides alarmEmail in cdk.json for this deploy
 POWERTOOLS_PARAMETER ?=# your own SSM parameter holding the Powertools layer ARN, where AWS publishes none
 REQUIRE_APPROVAL ?= broadening
+# Every deploy passes PowertoolsLayerParameter (POWERTOOLS_PARAMETER, else the template's default):
+# with the CLI's default --previous-parameters, an existing stack would keep the previous value, and a
+# new Powertools pin would never reach the layer.
 CONTEXT := $(if $(STACK_NAME),-c stackName=$(STACK_NAME)) $(if $(ALARM_EMAIL),-c alarmEmail=$(ALARM_EMAIL))
 PARAMETERS := $(if $(POWERTOOLS_PARAMETER),--parameters PowertoolsLayerParameter=$(POWERTOOLS_PARAMETER))
 PREFLIGHT := $(BIN)/python -m scripts.preflight --cdk-out $(CDK_OUT) $(if $(STACK_NAME),--stack-name $(STACK_NAME)) \
@@ -76,7 +79,8 @@ diff: synth ## show what a deploy would change (needs AWS credentials); STACK_NA
 deploy: synth ## preflight, bootstrap if needed, deploy cdk.out; STACK_NAME ALARM_EMAIL POWERTOOLS_PARAMETER
 	$(PREFLIGHT) --bootstrap-follows
 	$(CDK) bootstrap --app $(CDK_OUT) $(CDK_FLAGS)
-	$(CDK) deploy --app $(CDK_OUT) --require-approval $(REQUIRE_APPROVAL) $(PARAMETERS) $(CDK_FLAGS)
+	$(CDK) deploy --app $(CDK_OUT) --require-approval $(REQUIRE_APPROVAL) --no-previous-parameters $(PARAMETERS) \
+		$(CDK_FLAGS)
 
 destroy: synth ## delete the stack (tables, logging role are retained: see README); STACK_NAME
 	$(CDK) destroy --app $(CDK_OUT) --force $(CDK_FLAGS)

@@ -48,6 +48,8 @@ def test_the_deploy_went_the_users_way(rehearsal):
     assert "Preflight of stack WildRydesRehearsal" in deploy and "0 failed" in deploy
     assert "Environment aws://123456789012/us-east-1 bootstrapped" in deploy
     assert "--parameters PowertoolsLayerParameter=/wildrydes/rehearsal/powertools-layer" in deploy
+    # a new Powertools pin reaches an existing stack: no parameter keeps its previous value
+    assert "--no-previous-parameters" in deploy
     assert "Published WildRydesRehearsal Template" in deploy and "creating CloudFormation changeset" in deploy
     assert f"{STACK}.ApiUrl = https://" in deploy and deploy.count(f"{STACK}.") >= len(rehearsal["outputs"])
 

@@ -11,8 +11,22 @@ CDK    := node_modules/.bin/cdk
 CDK_FLAGS := --no-notices --no-version-reporting
 RIDES  ?= 60
 PYTEST_ARGS ?=
+# Deploying (see README "Deploy to a sandbox account"): every one optional.
+CDK_OUT ?= cdk.out
+STACK_NAME ?=# e.g. WildRydes-pr-42: an ephemeral stack (default: stackName in cdk.json)
+ALARM_EMAIL ?=# overrides alarmEmail in cdk.json for this deploy
+POWERTOOLS_PARAMETER ?=# your own SSM parameter holding the Powertools layer ARN, where AWS publishes none
+REQUIRE_APPROVAL ?= broadening
+# Every deploy passes PowertoolsLayerParameter (POWERTOOLS_PARAMETER, else the template's default):
+# with the CLI's default --previous-parameters, an existing stack would keep the previous value, and a
+# new Powertools pin would never reach the layer.
+CONTEXT := $(if $(STACK_NAME),-c stackName=$(STACK_NAME)) $(if $(ALARM_EMAIL),-c alarmEmail=$(ALARM_EMAIL))
+PARAMETERS := $(if $(POWERTOOLS_PARAMETER),--parameters PowertoolsLayerParameter=$(POWERTOOLS_PARAMETER))
+PREFLIGHT := $(BIN)/python -m scripts.preflight --cdk-out $(CDK_OUT) $(if $(STACK_NAME),--stack-name $(STACK_NAME)) \
+	$(if $(POWERTOOLS_PARAMETER),--parameter PowertoolsLayerParameter=$(POWERTOOLS_PARAMETER))
 
-.PHONY: help setup test lint unit infra local-tests synth deploy destroy bootstrap diff demo local bench clean
+.PHONY: help setup test lint unit infra local-tests deploy-tests synth preflight deploy destroy bootstrap diff rehearse demo local \
+	bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -47,21 +61,32 @@ infra: setup ## template assertions, cdk-nag, cfn-lint
 local-tests: setup ## end-to-end tests on the local cloud
 	$(BIN)/python -m pytest tests/local $(PYTEST_ARGS)
 
-synth: setup ## synthesize to cdk.out/ (runs cdk-nag; fails on an unacknowledged finding)
-	$(CDK) synth --quiet $(CDK_FLAGS)
+deploy-tests: setup ## preflight against the local cloud, the rehearsal's moto fixes, the deploy rehearsal
+	$(BIN)/python -m pytest tests/deploy $(PYTEST_ARGS)
+
+synth: setup ## synthesize to cdk.out/ (runs cdk-nag; fails on an unacknowledged finding); STACK_NAME
+	$(CDK) synth --quiet --output $(CDK_OUT) $(CONTEXT) $(CDK_FLAGS)
+
+preflight: synth ## check the account of your AWS credentials is ready for a deploy; STACK_NAME POWERTOOLS_PARAMETER
+	$(PREFLIGHT)
 
 bootstrap: setup ## bootstrap the target account/region (needs AWS credentials)
 	$(CDK) bootstrap $(CDK_FLAGS)
 
-diff: setup ## show what a deploy would change (needs AWS credentials)
-	$(CDK) diff $(CDK_FLAGS)
+diff: synth ## show what a deploy would change (needs AWS credentials); STACK_NAME POWERTOOLS_PARAMETER
+	$(CDK) diff --app $(CDK_OUT) $(PARAMETERS) $(CDK_FLAGS)
 
-deploy: setup ## bootstrap if needed, then deploy to the account of your AWS credentials
-	$(CDK) bootstrap $(CDK_FLAGS)
-	$(CDK) deploy --require-approval broadening $(CDK_FLAGS)
+deploy: synth ## preflight, bootstrap if needed, deploy cdk.out; STACK_NAME ALARM_EMAIL POWERTOOLS_PARAMETER
+	$(PREFLIGHT) --bootstrap-follows
+	$(CDK) bootstrap --app $(CDK_OUT) $(CDK_FLAGS)
+	$(CDK) deploy --app $(CDK_OUT) --require-approval $(REQUIRE_APPROVAL) --no-previous-parameters $(PARAMETERS) \
+		$(CDK_FLAGS)
 
-destroy: setup ## delete the stack (tables are retained: see README)
-	$(CDK) destroy --force $(CDK_FLAGS)
+destroy: synth ## delete the stack (tables, logging role are retained: see README); STACK_NAME
+	$(CDK) destroy --app $(CDK_OUT) --force $(CDK_FLAGS)
+
+rehearse: setup ## make deploy + make destroy with the real CDK CLI against moto on this machine (~1 min)
+	$(BIN)/python -m scripts.rehearse
 
 local: synth ## run the local cloud in the foreground (Ctrl-C stops it); API_PORT AWS_PORT FAILURE_RATE TIME_SCALE
 	$(BIN)/python -m scripts.local_cloud $(if $(API_PORT),--api-port $(API_PORT)) $(if $(AWS_PORT),--aws-port $(AWS_PORT)) \

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""CDK entry point: builds the app from cdk.json, runs cdk-nag AwsSolutions checks, synthesizes."""
+"""CDK entry point: builds the app from cdk.json, runs cdk-nag (AwsSolutions and Serverless), synthesizes."""
 
 import sys
 
@@ -16,5 +16,5 @@ if __name__ == "__main__":
     except RuntimeError as error:  # jsii wraps the validation failure in a long JavaScript trace
         if "ValidationFailed" not in str(error):
             raise
-        sys.exit("error: cdk-nag AwsSolutions findings above are not acknowledged; fix them, or acknowledge "
-                 "each on its construct with a reason (stacks/secure_defaults.acknowledge)")
+        sys.exit("error: cdk-nag findings above are not acknowledged; fix them, or acknowledge each on its "
+                 "construct with a reason (stacks/secure_defaults.acknowledge, pack=...)")

@@ -1,4 +1,8 @@
-"""Builds the CDK app from cdk.json, so the CLI, tests and the local cloud synthesize the same thing."""
+"""Builds the CDK app from cdk.json, so the CLI, tests and the local cloud synthesize the same thing.
+
+cdk-nag runs two packs at synth: AwsSolutions (security and operations) and Serverless (Lambda,
+SQS, API Gateway practice). A finding of either fails synth unless acknowledged on its construct.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import App, Validations
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
-from stacks.config import CONTEXT_KEY, AppSettings, load_settings
+from stacks.config import CLI_SETTINGS, CONTEXT_KEY, AppSettings, load_settings
 from stacks.ride_completion_stack import RideCompletionStack
 
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
@@ -24,7 +28,8 @@ def build_app(*, overrides: dict[str, Any] | None = None, outdir: str | None = N
               nag: bool = True) -> tuple[App, RideCompletionStack]:
     """The app and its one stack. `overrides` are merged over the `wildrydes` settings of cdk.json."""
     # cdk.json's context is the default; under the CDK CLI the CLI's context (cdk.json plus any -c)
-    # overrides it, and `overrides` (tests, local cloud) override both.
+    # overrides it, then the top-level CLI_SETTINGS (`-c stackName=...`), and `overrides` (tests,
+    # local cloud) override all of them.
     context = project_context()
     post_cli = None
     if overrides:
@@ -32,9 +37,13 @@ def build_app(*, overrides: dict[str, Any] | None = None, outdir: str | None = N
         merged.update(overrides)
         post_cli = {CONTEXT_KEY: merged}
     app = App(context=context, post_cli_context=post_cli, outdir=outdir)
-    settings: AppSettings = load_settings(app.node.try_get_context(CONTEXT_KEY))
+    raw = app.node.try_get_context(CONTEXT_KEY)
+    if isinstance(raw, dict):
+        given = {key: app.node.try_get_context(key) for key in CLI_SETTINGS if key not in (overrides or {})}
+        raw = {**raw, **{key: value for key, value in given.items() if value is not None}}
+    settings: AppSettings = load_settings(raw)
     stack = RideCompletionStack(app, settings.stack_name, settings=settings,
                                 description="Wild Rydes: topic-queue chaining and load balancing")
     if nag:
-        Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+        Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
     return app, stack

@@ -25,6 +25,13 @@ MIN_MAX_RECEIVE_COUNT = 5  # AWS guidance: never 1, at least 5
 MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200  # 12 hours
 VISIBILITY_TIMEOUT_FACTOR = 6  # visibility >= 6 x function timeout + batching window
 MAX_FILTER_POLICY_KEYS = 5
+MAX_API_LATENCY_MS = 29_000  # API Gateway's integration timeout
+# apiGatewayCloudWatchRole: "create" makes the role and sets it in the account's API Gateway settings;
+# "existing" leaves an already-set role (e.g. managed by the organisation) alone.
+API_GATEWAY_ROLE_MODES = ("create", "existing")
+# Settings a deploy may also take as top-level CDK context (`cdk deploy -c stackName=...`): per-deploy
+# values such as an ephemeral stack per pull request, without editing cdk.json.
+CLI_SETTINGS = ("stackName", "alarmEmail", "apiGatewayCloudWatchRole")
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
                       1827, 2192, 2557, 2922, 3288, 3653)
 
@@ -83,6 +90,8 @@ class AppSettings:
     api_burst_limit: int = 100
     producer_timeout_seconds: int = 10
     producer_memory_mb: int = 256
+    api_latency_alarm_ms: int = 3000  # p99 latency of the API over 5 minutes, 3 periods in a row
+    api_gateway_cloud_watch_role: str = "create"  # one of API_GATEWAY_ROLE_MODES
     powertools_version: str = field(default_factory=lambda: installed_powertools_version())
 
     def powertools_layer_parameter(self, runtime: str, architecture: str) -> str:
@@ -192,6 +201,10 @@ def load_settings(context: dict[str, Any] | None) -> AppSettings:
     _check_int(problems, "apiBurstLimit", settings.api_burst_limit, 1, 5_000)
     _check_int(problems, "producerTimeoutSeconds", settings.producer_timeout_seconds, 1, 29)
     _check_int(problems, "producerMemoryMb", settings.producer_memory_mb, 128, 10_240)
+    _check_int(problems, "apiLatencyAlarmMs", settings.api_latency_alarm_ms, 1, MAX_API_LATENCY_MS)
+    if settings.api_gateway_cloud_watch_role not in API_GATEWAY_ROLE_MODES:
+        problems.append(f"apiGatewayCloudWatchRole: must be one of {', '.join(API_GATEWAY_ROLE_MODES)}, "
+                        f"got {settings.api_gateway_cloud_watch_role!r}")
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,127}", str(settings.stack_name)):
         problems.append(f"stackName: not a valid CloudFormation stack name: {settings.stack_name!r}")
     if problems:

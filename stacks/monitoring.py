@@ -1,4 +1,8 @@
-"""Ops alarm topic (encrypted, CloudWatch may publish), SNS delivery-failure alarm, one dashboard."""
+"""Ops alarm topic (encrypted, CloudWatch may publish), SNS delivery-failure alarm, one dashboard.
+
+Every alarm of the stack (front door, topic, each subscriber service) notifies the ops topic. With
+`alarmEmail` empty nobody is subscribed to it: alarms change state and nobody is told.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from constructs import Construct
 
 from stacks.secure_defaults import build_key
 from stacks.subscriber_service import SubscriberService
+from stacks.unicorn_management import UnicornManagement
 
 CLOUDWATCH = "cloudwatch.amazonaws.com"
 
@@ -19,8 +24,8 @@ CLOUDWATCH = "cloudwatch.amazonaws.com"
 class Monitoring(Construct):
     """Public: `alarm_topic`, `alarm_key`, `delivery_failure_alarm`, `dashboard`."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, ride_topic: sns.Topic,
-                 services: list[SubscriberService], alarm_email: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, ride_topic: sns.Topic, producer: UnicornManagement,
+                 services: list[SubscriberService], alarm_email: str, api_latency_alarm_ms: int) -> None:
         super().__init__(scope, construct_id)
         # CloudWatch must be able to use the key, or alarms fire and nobody is told (aws-cdk#11121).
         self.alarm_key = build_key(self, "AlarmTopicKey", description="Wild Rydes ops alarm topic",
@@ -41,11 +46,12 @@ class Monitoring(Construct):
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
             alarm_description="RideCompletionTopic failed to deliver notifications (see the subscription DLQs)")
         action = cw_actions.SnsAction(self.alarm_topic)
-        for alarm in [self.delivery_failure_alarm, *(a for s in services for a in s.alarms)]:
+        for alarm in [*producer.alarms, self.delivery_failure_alarm, *(a for s in services for a in s.alarms)]:
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)
 
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
+        self._front_door_widgets(producer, api_latency_alarm_ms)
         self.dashboard.add_widgets(cw.GraphWidget(
             title="RideCompletionTopic", width=24,
             left=[ride_topic.metric_number_of_messages_published(),
@@ -67,3 +73,20 @@ class Monitoring(Construct):
                     service.function.metric("ConcurrentExecutions", statistic="Maximum")],
                     right=[service.function.metric_duration(statistic="p90")]),
                 cw.AlarmStatusWidget(title=f"{name} alarms", width=24, height=3, alarms=service.alarms))
+
+    def _front_door_widgets(self, producer: UnicornManagement, api_latency_alarm_ms: int) -> None:
+        stage, function = producer.api.deployment_stage, producer.function
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="Ride API requests", width=8, left=[
+                stage.metric_count(label="requests", statistic="Sum"),
+                stage.metric_client_error(label="4XX", statistic="Sum"),
+                stage.metric_server_error(label="5XX", statistic="Sum")]),
+            cw.GraphWidget(title="Ride API latency (ms)", width=8, left=[
+                stage.metric_latency(label="p50", statistic="p50"),
+                stage.metric_latency(label="p99", statistic="p99")],
+                left_annotations=[cw.HorizontalAnnotation(value=api_latency_alarm_ms, label="p99 alarm")]),
+            cw.GraphWidget(title="SubmitRideCompletion", width=8, left=[
+                function.metric_invocations(), function.metric_errors(), function.metric_throttles(),
+                producer.rides_left_pending.with_(label="rides left PENDING")],
+                right=[function.metric_duration(statistic="p99", label="duration p99 (ms)")]),
+            cw.AlarmStatusWidget(title="Front door alarms", width=24, height=3, alarms=producer.alarms))

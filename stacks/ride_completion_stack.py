@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import CfnOutput, CfnParameter, Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from stacks.config import LAMBDAS_DIR, AppSettings
@@ -19,13 +18,18 @@ from stacks.unicorn_management import UnicornManagement
 
 METRICS_NAMESPACE = "WildRydes"
 ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache"]
+TAGS = {"project": "wild-rydes-topic-queue-chaining"}
+# A stable name, so a deploy can point it elsewhere: `cdk deploy --parameters PowertoolsLayerParameter=/my/name`
+# (`make deploy POWERTOOLS_PARAMETER=/my/name`) where the public parameter is not published.
+POWERTOOLS_LAYER_PARAMETER = "PowertoolsLayerParameter"
 
 
 class RideCompletionStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, settings: AppSettings, **kwargs: Any) -> None:
-        super().__init__(scope, construct_id, **kwargs)
+        super().__init__(scope, construct_id, tags=TAGS, **kwargs)  # the stack's own tags are explicit
         self.settings = settings
-        Tags.of(self).add("project", "wild-rydes-topic-queue-chaining")
+        for key, value in TAGS.items():
+            Tags.of(self).add(key, value)
 
         self.topic_key = build_key(self, "RideTopicKey", description="Wild Rydes RideCompletionTopic")
         self.topic = sns.Topic(self, "RideCompletionTopic", display_name="Wild Rydes ride completions",
@@ -37,10 +41,14 @@ class RideCompletionStack(Stack):
             conditions={"StringNotEquals": {"aws:PrincipalAccount": self.account}}))
 
         # One asset for every function (shared/ is imported by all); Powertools from the public layer
-        # at exactly the pinned version (bundling dependencies would need Docker).
+        # at exactly the pinned version (bundling dependencies would need Docker). CloudFormation reads
+        # the layer ARN from the SSM parameter at deploy time, so synth calls no AWS API.
         runtime, architecture = lambda_.Runtime.PYTHON_3_14, lambda_.Architecture.ARM_64
-        layer_arn = ssm.StringParameter.value_for_string_parameter(
-            self, settings.powertools_layer_parameter(runtime.name, architecture.name))
+        layer_arn = CfnParameter(
+            self, POWERTOOLS_LAYER_PARAMETER, type="AWS::SSM::Parameter::Value<String>",
+            default=settings.powertools_layer_parameter(runtime.name, architecture.name),
+            description="SSM parameter holding the Powertools layer ARN: the public one of the pinned version, or "
+                        "your own where it is not published").value_as_string
         function_props: dict[str, Any] = {
             "runtime": runtime,
             "architecture": architecture,
@@ -51,14 +59,15 @@ class RideCompletionStack(Stack):
         }
 
         self.unicorn_management = UnicornManagement(self, "UnicornManagement", settings=settings, topic=self.topic,
-                                                    function_props=function_props)
+                                                    function_props=function_props, metrics_namespace=METRICS_NAMESPACE)
         self.services = [
             SubscriberService(self, s.name, settings=s, topic=self.topic, function_props=function_props,
                               log_retention_days=settings.log_retention_days)
             for s in settings.subscribers
         ]
-        self.monitoring = Monitoring(self, "Monitoring", ride_topic=self.topic, services=self.services,
-                                     alarm_email=settings.alarm_email)
+        self.monitoring = Monitoring(self, "Monitoring", ride_topic=self.topic, producer=self.unicorn_management,
+                                     services=self.services, alarm_email=settings.alarm_email,
+                                     api_latency_alarm_ms=settings.api_latency_alarm_ms)
         self._outputs()
 
     def _outputs(self) -> None:

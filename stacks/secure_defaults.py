@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -13,13 +13,17 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
 DLQ_RETENTION = Duration.days(14)  # the SQS maximum: time to notice and redrive
+# The cdk-nag packs that run at synth (app_factory.py), by the name their findings carry.
+AWS_SOLUTIONS, SERVERLESS = "AwsSolutions", "Serverless"
 
 
-def acknowledge(construct: IConstruct, rule: str, reason: str, applies_to: str | None = None) -> None:
-    """Acknowledge one cdk-nag AwsSolutions finding on a construct, with the reason it is accepted."""
+def acknowledge(construct: IConstruct, rule: str, reason: str, applies_to: str | None = None, *,
+                pack: str = AWS_SOLUTIONS) -> None:
+    """Acknowledge one cdk-nag finding of `pack` on a construct, with the reason it is accepted.
+
+    The id is the one the finding prints, e.g. `Serverless::Serverless-LambdaDLQ`."""
     suffix = f"[{applies_to}]" if applies_to else ""
-    Validations.of(construct).acknowledge(
-        Acknowledgment(id=f"AwsSolutions::AwsSolutions-{rule}{suffix}", reason=reason))
+    Validations.of(construct).acknowledge(Acknowledgment(id=f"{pack}::{pack}-{rule}{suffix}", reason=reason))
 
 
 def build_queue(scope: Construct, construct_id: str, *, visibility_timeout: Duration | None = None,
@@ -38,10 +42,12 @@ def build_queue(scope: Construct, construct_id: str, *, visibility_timeout: Dura
 
 def build_dead_letter_queue(scope: Construct, construct_id: str, *, for_subscription: bool = False) -> sqs.Queue:
     queue = build_queue(scope, construct_id, retention=DLQ_RETENTION)
-    acknowledge(queue, "SQS3", "This queue is itself a dead-letter queue; a DLQ of a DLQ would only "
-                "move the problem. Its depth has an alarm." + (
-                    " It is the SNS subscription's DLQ, which cdk-nag does not recognise as a DLQ."
-                    if for_subscription else ""))
+    reason = ("This queue is itself a dead-letter queue; a DLQ of a DLQ would only move the problem. Its depth "
+              "has an alarm.")
+    acknowledge(queue, "SQS3", reason + (" It is the SNS subscription's DLQ, which cdk-nag does not recognise as a "
+                                         "DLQ." if for_subscription else ""))
+    acknowledge(queue, "SQSRedrivePolicy", f"{reason} Nothing consumes from it but an operator's redrive.",
+                pack=SERVERLESS)
     return queue
 
 
@@ -50,11 +56,12 @@ def build_key(scope: Construct, construct_id: str, *, description: str,
     """A customer-managed key with rotation; the named services may use it to encrypt and decrypt."""
     key = kms.Key(scope, construct_id, description=description, enable_key_rotation=True,
                   removal_policy=RemovalPolicy.DESTROY, pending_window=Duration.days(7))
-    for principal in service_principals:
+    for principal in service_principals:  # only on behalf of this account (no confused deputy)
         key.add_to_resource_policy(iam.PolicyStatement(
             sid=f"Allow{principal.split('.')[0].capitalize()}",
             principals=[iam.ServicePrincipal(principal)],
-            actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=["*"]))
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=["*"],
+            conditions={"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}}))
     return key
 
 
@@ -79,4 +86,8 @@ def build_function(scope: Construct, construct_id: str, *, function_props: dict[
                 "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
     acknowledge(function, "IAM5", "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level "
                 "permissions.", "Resource::*")
+    acknowledge(function, "LambdaDLQ", "No function here is invoked asynchronously, where a function DLQ applies: "
+                "the producer is called synchronously by API Gateway (the client sees the error and retries), "
+                "and consumers are polled from SQS, whose own redrive policy moves failing messages to the "
+                "queue's DLQ.", pack=SERVERLESS)
     return function

@@ -10,13 +10,15 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from stacks.alarms import AlarmSpec, build_alarms
 from stacks.config import SubscriberSettings
-from stacks.secure_defaults import build_dead_letter_queue, build_function, build_queue
+from stacks.secure_defaults import SERVERLESS, acknowledge, build_dead_letter_queue, build_function, build_queue
 
 
 class SubscriberService(Construct):
@@ -71,35 +73,33 @@ class SubscriberService(Construct):
             max_batching_window=Duration.seconds(settings.max_batching_window_seconds),
             max_concurrency=settings.max_concurrency, report_batch_item_failures=True)
         self.function.add_event_source(self.event_source)
+        [self.event_source_mapping] = [c for c in self.function.node.children
+                                       if isinstance(c, lambda_.EventSourceMapping)]
+        acknowledge(self.event_source_mapping, "LambdaEventSourceMappingDestination", "Lambda takes no on-failure "
+                    "destination for an SQS event source (only for streams and Kafka); a record that keeps failing "
+                    "goes to the queue's DLQ by its redrive policy after maxReceiveCount receives.", pack=SERVERLESS)
 
         self.alarms = self._alarms(name)
 
     def _alarms(self, name: str) -> list[cw.Alarm]:
         s = self.settings
         one_minute = Duration.minutes(1)
-        specs = [
-            ("QueueDepth", self.queue.metric_approximate_number_of_messages_visible(
+        return build_alarms(self, [
+            AlarmSpec("QueueDepth", self.queue.metric_approximate_number_of_messages_visible(
                 period=one_minute, statistic="Maximum"), s.queue_depth_alarm_threshold, 5,
-             f"{name}: more than {s.queue_depth_alarm_threshold} rides waiting for 5 minutes"),
-            ("OldestMessageAge", self.queue.metric_approximate_age_of_oldest_message(
+                f"{name}: more than {s.queue_depth_alarm_threshold} rides waiting for 5 minutes"),
+            AlarmSpec("OldestMessageAge", self.queue.metric_approximate_age_of_oldest_message(
                 period=one_minute, statistic="Maximum"), s.oldest_message_alarm_seconds, 3,
-             f"{name}: a ride has waited more than {s.oldest_message_alarm_seconds} s"),
-            ("DeadLetters", self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                f"{name}: a ride has waited more than {s.oldest_message_alarm_seconds} s"),
+            AlarmSpec("DeadLetters", self.dead_letter_queue.metric_approximate_number_of_messages_visible(
                 period=one_minute, statistic="Maximum"), 0, 1,
-             f"{name}: rides in the DLQ (failed {s.max_receive_count} times); inspect and redrive"),
-            ("SubscriptionDeadLetters",
-             self.subscription_dead_letter_queue.metric_approximate_number_of_messages_visible(
-                 period=one_minute, statistic="Maximum"), 0, 1,
-             f"{name}: SNS could not deliver rides to the queue"),
-            ("Errors", self.function.metric_errors(period=one_minute, statistic="Sum"), 0, 1,
-             f"{name}: the consumer failed whole invocations"),
-            ("Throttles", self.function.metric_throttles(period=one_minute, statistic="Sum"), 0, 1,
-             f"{name}: the consumer was throttled"),
-        ]
-        return [
-            cw.Alarm(self, f"{alarm_id}Alarm", alarm_name=None, metric=metric, threshold=threshold,
-                     evaluation_periods=periods, datapoints_to_alarm=periods,
-                     comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                     treat_missing_data=cw.TreatMissingData.NOT_BREACHING, alarm_description=description)
-            for alarm_id, metric, threshold, periods, description in specs
-        ]
+                f"{name}: rides in the DLQ (failed {s.max_receive_count} times); inspect and redrive"),
+            AlarmSpec("SubscriptionDeadLetters",
+                      self.subscription_dead_letter_queue.metric_approximate_number_of_messages_visible(
+                          period=one_minute, statistic="Maximum"), 0, 1,
+                      f"{name}: SNS could not deliver rides to the queue"),
+            AlarmSpec("Errors", self.function.metric_errors(period=one_minute, statistic="Sum"), 0, 1,
+                      f"{name}: the consumer failed whole invocations"),
+            AlarmSpec("Throttles", self.function.metric_throttles(period=one_minute, statistic="Sum"), 0, 1,
+                      f"{name}: the consumer was throttled"),
+        ])

@@ -11,6 +11,53 @@ SAMPLE_RIDE: dict[str, Any] = {"from": "Berlin", "to": "Munich", "duration": 480
                                "customer": "cmr", "fare": 256.50}
 ORDINARY_RIDE: dict[str, Any] = {"from": "Kreuzberg", "to": "Mitte", "duration": 15, "distance": 4,
                                  "customer": "ana", "fare": 12.0}
+# The workshop's own test event (code/lab-2/event.json in aws-samples/asynchronous-messaging-workshop):
+# numbers sent as strings.
+WORKSHOP_EVENT: dict[str, Any] = {"from": "Frankfurt", "to": "Las Vegas", "duration": "3000", "distance": "1200",
+                                  "customer": "cmr", "fare": "899.99"}
+
+
+def ride_body(**fields: str) -> str:
+    """The sample ride as JSON text, with some fields' JSON text replaced verbatim (e.g. fare="1e300")."""
+    values = {key: json.dumps(value) for key, value in SAMPLE_RIDE.items()}
+    values.update(fields)
+    return "{" + ",".join(f"{json.dumps(key)}:{value}" for key, value in values.items()) + "}"
+
+
+# Bodies that crashed the producer or slipped through before, each with the field and a fragment of
+# the reason its 400 gives: (body, field, fragment).
+HOSTILE_BODIES: list[tuple[str, str, str]] = [
+    ("[" * 10_000 + "]" * 10_000, "body", "nested too deeply"),
+    (ride_body(to="[" * 10_000 + "]" * 10_000), "body", "nested too deeply"),
+    (ride_body(fare="1" * 5_001), "fare", "out of range"),
+    (ride_body(fare="1e300"), "fare", "out of range"),
+    (ride_body(distance="1e-200"), "distance", "out of range"),
+    (ride_body(fare="9.99999999999999999999e125"), "fare", "out of range"),  # rounds up to 1e126
+    (ride_body(fare="-1"), "fare", "greater than or equal to 0"),
+    (ride_body(fare='-1,"fare":5'), "fare", "more than once"),
+    (ride_body(customer='"\\u200b"'), "customer", "visible character"),
+    (ride_body(**{"from": '"\\u00a0\\u200b\\ufeff"'}), "from", "visible character"),
+    (ride_body(to='"Mitte\\nBerlin"'), "to", "control characters"),
+    (ride_body(fare='"NaN"'), "fare", "plain decimal"),
+    (ride_body(fare="NaN"), "body", "NaN is not a JSON value"),
+    (ride_body(fare="Infinity"), "body", "Infinity is not a JSON value"),
+    (ride_body(fare='"Infinity"'), "fare", "plain decimal"),
+    (ride_body(fare='"1e400"'), "fare", "plain decimal"),
+    (ride_body(fare='"1e2"'), "fare", "plain decimal"),
+    (ride_body(fare='" 12"'), "fare", "plain decimal"),
+    (ride_body(fare='"12 "'), "fare", "plain decimal"),
+    (ride_body(fare='"+12"'), "fare", "plain decimal"),
+    (ride_body(fare='".5"'), "fare", "plain decimal"),
+    (ride_body(fare='"5."'), "fare", "plain decimal"),
+    (ride_body(fare='"012"'), "fare", "plain decimal"),
+    (ride_body(fare='"1_000"'), "fare", "plain decimal"),
+    (ride_body(fare='"\\u0661\\u0662"'), "fare", "plain decimal"),  # Arabic-Indic digits
+    (ride_body(fare='""'), "fare", "plain decimal"),
+    (ride_body(fare='"' + "9" * 200 + '"'), "fare", "out of range"),
+    (ride_body(fare="true"), "fare", "not true or false"),
+    (ride_body(duration="null"), "duration", "JSON number"),
+    (ride_body(distance="[600]"), "distance", "JSON number"),
+]
 
 
 def ride_message(ride_id: str | None = None, **changes: Any) -> dict[str, Any]:

@@ -16,13 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.observability import logger
+from shared.observability import logger, metrics
 from shared.ride import InvalidRide, Ride, parse_ride_request
 from shared.rides import IdempotencyConflict, RidePublisher, RideState, RideStore
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("5f0e7a52-57a1-4c8e-9a8e-0d1c2b3a4f50")
+# One per ride this request leaves PENDING; the stack alarms on it (stacks/unicorn_management.py).
+RIDES_LEFT_PENDING_METRIC = "RidesLeftPending"
 MAX_IDEMPOTENCY_KEY_LENGTH = 128
 AWS_ERRORS = (ClientError, BotoCoreError)
 
@@ -71,6 +74,7 @@ def submit_ride(body: str | bytes | None, idempotency_key: str | None, *, store:
             message_id = publisher.publish(ride)
         except AWS_ERRORS:
             logger.exception("could not publish the ride", extra={"state": state.value})
+            _left_pending()
             return Response(503, {"id": ride.id, "message": (
                 "the ride was not published; retry the request (send an Idempotency-Key header so a "
                 "retry cannot create a second ride)")})
@@ -78,7 +82,12 @@ def submit_ride(body: str | bytes | None, idempotency_key: str | None, *, store:
             store.mark_published(ride.id, message_id)
         except AWS_ERRORS:  # the ride reached the topic: the 201 stands, the status stays PENDING
             logger.exception("published, but could not mark the ride PUBLISHED")
+            _left_pending()
         logger.info("ride published", extra={"message_id": message_id})
         return Response(201, {"id": ride.id})
     finally:
         logger.remove_keys(["ride_id"])
+
+
+def _left_pending() -> None:
+    metrics.add_metric(name=RIDES_LEFT_PENDING_METRIC, unit=MetricUnit.Count, value=1)

@@ -37,3 +37,12 @@ def test_bad_settings_stop_synth_with_every_problem_named(tmp_path: Path):
     assert "subscribers.ExtraordinaryRides.batchSize: 100 is over 10" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "manifest.json").exists()
+
+
+
+def test_a_bad_stack_name_from_the_command_line_is_a_clear_error(tmp_path: Path):
+    # `make deploy STACK_NAME=...` passes `-c stackName=...`; the rehearsal (tests/deploy) deploys one.
+    result = run_app(tmp_path, {**project_context(), "stackName": "pr_42!"})
+    assert result.returncode == 1
+    assert "stackName: not a valid CloudFormation stack name: 'pr_42!'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -103,7 +104,7 @@ def test_consumer_function_and_event_source(template, template_json, name):
     template.has_resource_properties("AWS::Lambda::Function", {
         "Handler": f"{settings.handler_module}.handler.lambda_handler", "Runtime": "python3.14",
         "Architectures": ["arm64"], "TracingConfig": {"Mode": "Active"},
-        "Layers": [{"Ref": Match.string_like_regexp("SsmParameterValueawsservicepowertools")}],
+        "Layers": [{"Ref": "PowertoolsLayerParameter"}],
         "LoggingConfig": {"LogGroup": {"Ref": Match.string_like_regexp(f"^{name}ConsumerLogs")}},
         "Environment": {"Variables": Match.object_like({
             "POWERTOOLS_SERVICE_NAME": name, "FAILURE_RATE": "0.0",
@@ -160,11 +161,42 @@ def test_producer_api_and_function(template, template_json):
             "TOPIC_ARN": {"Ref": logical_id(template_json, "AWS::SNS::Topic", "RideCompletionTopic")}})}})
 
 
-def test_powertools_layer_is_the_pinned_version(template_json):
-    [parameter] = [p for p in template_json["Parameters"].values()
-                   if str(p.get("Default", "")).startswith("/aws/service/powertools/")]
-    assert parameter == {"Type": "AWS::SSM::Parameter::Value<String>",
-                         "Default": f"/aws/service/powertools/python/arm64/python3.14/{SETTINGS.powertools_version}"}
+def test_powertools_layer_is_the_pinned_version_under_a_stable_parameter_name(template_json):
+    # A stable name, so that `cdk deploy --parameters PowertoolsLayerParameter=/my/name` can point elsewhere.
+    [name] = [k for k, p in template_json["Parameters"].items()
+              if str(p.get("Default", "")).startswith("/aws/service/powertools/")]
+    assert name == "PowertoolsLayerParameter"
+    parameter = template_json["Parameters"][name]
+    assert (parameter["Type"], parameter["Default"]) == (
+        "AWS::SSM::Parameter::Value<String>",
+        f"/aws/service/powertools/python/arm64/python3.14/{SETTINGS.powertools_version}")
+    functions = resources(template_json, "AWS::Lambda::Function").values()
+    assert {json.dumps(f["Properties"]["Layers"]) for f in functions} == {json.dumps([{"Ref": name}])}
+
+
+def test_the_account_api_gateway_logging_role_is_created_and_kept(template_json):
+    # Access logs fail a fresh account's stage unless the account's API Gateway CloudWatch role is set.
+    [(account_id, account)] = resources(template_json, "AWS::ApiGateway::Account").items()
+    role_id = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+    role = template_json["Resources"][role_id]
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [{
+        "Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}}]
+    assert "AmazonAPIGatewayPushToCloudWatchLogs" in json.dumps(role["Properties"]["ManagedPolicyArns"])
+    # kept on destroy, so the account setting never points at a deleted role
+    assert account["DeletionPolicy"] == role["DeletionPolicy"] == "Retain"
+    [stage] = resources(template_json, "AWS::ApiGateway::Stage").values()
+    assert account_id in stage["DependsOn"] and "AccessLogSetting" in stage["Properties"]
+
+
+def test_an_existing_account_logging_role_is_left_alone():
+    from stacks.app_factory import build_app
+
+    _, stack = build_app(overrides={"apiGatewayCloudWatchRole": "existing"}, nag=False)
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::ApiGateway::Account", 0)
+    template.resource_properties_count_is("AWS::IAM::Role", {"AssumeRolePolicyDocument": Match.object_like({
+        "Statement": [Match.object_like({"Principal": {"Service": "apigateway.amazonaws.com"}})]})}, 0)
+    template.has_resource_properties("AWS::ApiGateway::Stage", {"AccessLogSetting": Match.any_value()})
 
 
 def alarms_on(template_json: dict[str, Any], metric: str, namespace: str) -> list[dict[str, Any]]:
@@ -175,9 +207,12 @@ def alarms_on(template_json: dict[str, Any], metric: str, namespace: str) -> lis
 @pytest.mark.parametrize(("metric", "namespace", "count"), [
     ("ApproximateNumberOfMessagesVisible", "AWS/SQS", 3 * len(SERVICES)),  # queue, DLQ, subscription DLQ
     ("ApproximateAgeOfOldestMessage", "AWS/SQS", len(SERVICES)),
-    ("Errors", "AWS/Lambda", len(SERVICES)),
-    ("Throttles", "AWS/Lambda", len(SERVICES)),
+    ("Errors", "AWS/Lambda", len(SERVICES) + 1),  # consumers and the producer
+    ("Throttles", "AWS/Lambda", len(SERVICES) + 1),
     ("NumberOfNotificationsFailed", "AWS/SNS", 1),
+    ("5XXError", "AWS/ApiGateway", 1),
+    ("Latency", "AWS/ApiGateway", 1),
+    ("RidesLeftPending", "WildRydes", 1),
 ])
 def test_alarms_exist_and_notify_the_ops_topic(template_json, metric, namespace, count):
     alarm_topic = logical_id(template_json, "AWS::SNS::Topic", "MonitoringAlarmTopic")
@@ -186,6 +221,45 @@ def test_alarms_exist_and_notify_the_ops_topic(template_json, metric, namespace,
     for alarm in found:
         assert alarm["AlarmActions"] == [{"Ref": alarm_topic}]
         assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_the_front_door_alarms(template_json):
+    producer_id = logical_id(template_json, "AWS::Lambda::Function", "UnicornManagementSubmitRideCompletion")
+    for metric in ("Errors", "Throttles"):
+        [alarm] = [a for a in alarms_on(template_json, metric, "AWS/Lambda")
+                   if a["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": producer_id}}]]
+        assert (alarm["Threshold"], alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"]) == (
+            0, "Sum", 60, 1)
+    stage_id = logical_id(template_json, "AWS::ApiGateway::Stage", "UnicornManagementApiDeploymentStage")
+    stage_dimensions = [{"Name": "ApiName", "Value": "WildRydesUnicornManagement"},
+                        {"Name": "Stage", "Value": {"Ref": stage_id}}]
+    [server_errors] = alarms_on(template_json, "5XXError", "AWS/ApiGateway")
+    assert server_errors["Dimensions"] == stage_dimensions
+    assert (server_errors["Threshold"], server_errors["Statistic"]) == (0, "Sum")
+    [latency] = alarms_on(template_json, "Latency", "AWS/ApiGateway")
+    assert latency["Dimensions"] == stage_dimensions
+    assert (latency["ExtendedStatistic"], latency["Threshold"], latency["Period"], latency["EvaluationPeriods"],
+            latency["DatapointsToAlarm"]) == ("p99", SETTINGS.api_latency_alarm_ms, 300, 3, 3)
+
+
+def test_the_rides_left_pending_alarm_watches_what_the_producer_emits(template_json):
+    from unicorn_management.logic import RIDES_LEFT_PENDING_METRIC
+
+    producer = template_json["Resources"][logical_id(template_json, "AWS::Lambda::Function",
+                                                     "UnicornManagementSubmitRideCompletion")]
+    environment = producer["Properties"]["Environment"]["Variables"]
+    [alarm] = alarms_on(template_json, RIDES_LEFT_PENDING_METRIC, environment["POWERTOOLS_METRICS_NAMESPACE"])
+    # Powertools adds the service name as the `service` dimension of every metric
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": environment["POWERTOOLS_SERVICE_NAME"]}]
+    assert (alarm["Threshold"], alarm["Statistic"], alarm["ComparisonOperator"]) == (0, "Sum", "GreaterThanThreshold")
+
+
+def test_the_dashboard_shows_the_front_door(template_json):
+    [dashboard] = resources(template_json, "AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for fragment in ("Ride API requests", "5XXError", "Ride API latency", "p99", "SubmitRideCompletion",
+                     "RidesLeftPending", "Front door alarms"):
+        assert fragment in body, fragment
 
 
 def test_dlq_alarms_fire_on_the_first_message(template_json):
@@ -200,9 +274,10 @@ def test_alarm_topic_key_lets_cloudwatch_publish(template_json):
     key_id = logical_id(template_json, "AWS::KMS::Key", "MonitoringAlarmTopicKey")
     key = template_json["Resources"][key_id]["Properties"]
     assert key["EnableKeyRotation"] is True
-    assert any(s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
-               and set(s["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
-               for s in key["KeyPolicy"]["Statement"])
+    [cloudwatch] = [s for s in key["KeyPolicy"]["Statement"]
+                    if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert set(cloudwatch["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    assert cloudwatch["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
     topic = resources(template_json, "AWS::SNS::Topic")[logical_id(template_json, "AWS::SNS::Topic",
                                                                    "MonitoringAlarmTopic")]
     assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
@@ -229,13 +304,15 @@ def test_the_template_follows_the_configuration():
     subscribers = [dict(s) for s in project_context()["wildrydes"]["subscribers"]]
     subscribers[1].update(batchSize=25, maxBatchingWindowSeconds=5, maxConcurrency=7, maxReceiveCount=8,
                           functionTimeoutSeconds=20)
-    _, stack = build_app(overrides={"subscribers": subscribers, "alarmEmail": "ops@example.com"}, nag=False)
+    _, stack = build_app(overrides={"subscribers": subscribers, "alarmEmail": "ops@example.com",
+                                    "apiLatencyAlarmMs": 1500}, nag=False)
     template = Template.from_stack(stack)
     template.has_resource_properties("AWS::Lambda::EventSourceMapping", {
         "BatchSize": 25, "MaximumBatchingWindowInSeconds": 5, "ScalingConfig": {"MaximumConcurrency": 7}})
     template.has_resource_properties("AWS::SQS::Queue", {
         "VisibilityTimeout": 6 * 20 + 5, "RedrivePolicy": Match.object_like({"maxReceiveCount": 8})})
     template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"})
+    template.has_resource_properties("AWS::CloudWatch::Alarm", {"MetricName": "Latency", "Threshold": 1500})
 
 
 def test_an_impossible_setting_stops_the_app_before_synth():

@@ -25,8 +25,13 @@ def test_local_cloud_process_serves_boto3_and_the_api_then_stops_on_sigterm(clou
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
-        wait_for(endpoints_file.exists, timeout=60, what="endpoints.json")
-        endpoints = json.loads(endpoints_file.read_text())
+        def written() -> dict | None:  # the file appears before its content is complete (not an atomic write)
+            try:
+                return json.loads(endpoints_file.read_text())
+            except (FileNotFoundError, json.JSONDecodeError):
+                return None
+
+        endpoints = wait_for(written, timeout=60, what="endpoints.json")
         assert set(endpoints) >= {"api_url", "aws_endpoint_url", "region", "outputs"}
         assert endpoints["aws_endpoint_url"].startswith("http://127.0.0.1:")
         outputs = endpoints["outputs"]

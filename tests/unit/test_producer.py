@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import importlib
 import json
+from decimal import Decimal
 from typing import Any
 
 import boto3
 import pytest
 
-from tests.factories import SAMPLE_RIDE, LambdaContext, api_event
+from tests.factories import HOSTILE_BODIES, SAMPLE_RIDE, WORKSHOP_EVENT, LambdaContext, api_event
 
 TABLE = "Rides"
 
@@ -85,6 +86,38 @@ def test_invalid_ride_is_400_naming_the_field_and_nothing_is_stored_or_published
     assert status == 400
     assert field in {e["field"] for e in answer["errors"]}
     assert cloud.rides() == [] and cloud.published() == []
+
+
+def test_hostile_bodies_are_400_naming_the_field_never_a_crash(cloud):
+    # Given bodies that made the handler raise (a 502) or slipped through before
+    for body, field, fragment in HOSTILE_BODIES:
+        # When each is posted, Then the answer is a 400 that names the field and the reason
+        status, answer = cloud.post(body)
+        assert status == 400, (body[:80], answer)
+        assert any(e["field"] == field and fragment in e["message"] for e in answer["errors"]), answer
+    # and nothing was stored or published
+    assert cloud.rides() == [] and cloud.published() == []
+
+
+def test_the_workshop_event_is_stored_and_published_with_numbers(cloud):
+    status, _ = cloud.post(WORKSHOP_EVENT)
+    assert status == 201
+    [item] = cloud.rides()
+    assert (item["duration"], item["distance"], item["fare"]) == (3000, 1200, Decimal("899.99"))
+    [message] = cloud.published()
+    published = json.loads(message["Body"])
+    assert (published["duration"], published["distance"], published["fare"]) == (3000, 1200, 899.99)
+    assert message["MessageAttributes"]["fare"] == {"DataType": "Number", "StringValue": "899.99"}
+
+
+def test_a_ride_left_pending_is_counted_in_a_metric(cloud, capsys):
+    from unicorn_management.logic import RIDES_LEFT_PENDING_METRIC
+
+    cloud.delete_topic()
+    status, _ = cloud.post(SAMPLE_RIDE)
+    assert status == 503
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [m[RIDES_LEFT_PENDING_METRIC] for m in emitted if RIDES_LEFT_PENDING_METRIC in m] == [[1.0]], emitted
 
 
 def test_base64_encoded_body_is_decoded(cloud):

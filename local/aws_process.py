@@ -11,10 +11,14 @@ Control endpoints for tests and the demo (not AWS APIs), on the AWS endpoint's p
     GET  /_localcloud/status                          every mapping: counters, paused, problems
     GET  /_localcloud/mappings/<function logical id>  one mapping, with per-message detail
     POST /_localcloud/mappings/<function logical id>/pause | resume | kill-environments
+    POST /_localcloud/stack-outputs                   the outputs as served locally (the local API's URL)
+CloudFormation's DescribeStacks and ListStackResources of the deployed stack are answered here too
+(local/stack_reads.py); every other request goes to moto.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -22,41 +26,22 @@ import signal
 import sys
 import threading
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from local import moto_patches
 from local.assembly import load_stacks
-from local.clients import FAKE_CREDENTIALS, Clients
+from local.aws_options import AwsOptions, worker_environment
+from local.clients import Clients
 from local.deploy import Deployer, Deployment
 from local.lambda_metrics import NAMESPACE, LambdaMetrics, MetricsPublisher
 from local.pollers import QueuePoller
 from local.queues import QueueAccess
-from local.runtime import INIT_LIMIT_SECONDS, ExecutionEnvironment, Zygote
+from local.runtime import ExecutionEnvironment, Zygote
+from local.stack_reads import StackReads
 
 CONTROL_PREFIX = "/_localcloud/"
 SERVER_THREADS = 32  # concurrent AWS calls; a long poll (WaitTimeSeconds) holds one for its wait
-
-
-@dataclass(frozen=True)
-class AwsOptions:
-    cdk_out: str
-    host: str = "127.0.0.1"
-    port: int = 0
-    region: str = "us-east-1"
-    stack_name: str | None = None
-    time_scale: float = 1.0
-    failure_rate: float | None = None
-    log_dir: str = ".local/logs"
-    paused: bool = False
-    init_limit_seconds: float = INIT_LIMIT_SECONDS
-
-
-def worker_environment(endpoint_url: str, region: str) -> dict[str, str]:
-    """What every local execution environment gets besides the function's own variables."""
-    return {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint_url, "AWS_REGION": region,
-            "AWS_DEFAULT_REGION": region, "POWERTOOLS_TRACE_DISABLED": "true"}
 
 
 def _json_response(start_response: Any, status: str, body: Any) -> list[bytes]:
@@ -74,6 +59,7 @@ class LocalAws:
         self.metrics = LambdaMetrics()
         self.publisher: MetricsPublisher | None = None
         self.zygote = Zygote()
+        self.stack_reads: StackReads | None = None
 
     # -- start ----------------------------------------------------------------------------------
     def start(self) -> dict[str, Any]:
@@ -85,6 +71,7 @@ class LocalAws:
         clients = Clients(self.endpoint_url, o.region)
         overrides = {} if o.failure_rate is None else {"FAILURE_RATE": str(o.failure_rate)}
         deployment = Deployer(clients, o.region).deploy(stack, environment_overrides=overrides)
+        self.stack_reads = StackReads(deployment, stack.template, o.region)
         self._start_pollers(deployment)
         self.publisher = MetricsPublisher(self.metrics, lambda data: clients.client("cloudwatch").put_metric_data(
             Namespace=NAMESPACE, MetricData=data), on_error=self.report)
@@ -124,7 +111,6 @@ class LocalAws:
             self.pollers[mapping.function.logical_id] = poller
         for poller in self.pollers.values():
             poller.start(paused=o.paused)
-        threading.Thread(target=self.zygote.prewarm, daemon=True, name="zygote").start()
 
     def report(self, text: str) -> None:
         self.problems.append(text)
@@ -134,13 +120,24 @@ class LocalAws:
     def _with_control(self, app: Any) -> Any:
         def control(environ: dict[str, Any], start_response: Any) -> Any:
             path = environ.get("PATH_INFO", "")
-            if not path.startswith(CONTROL_PREFIX):
-                return app(environ, start_response)
-            return self._control(environ["REQUEST_METHOD"], path[len(CONTROL_PREFIX):].strip("/").split("/"),
-                                 start_response)
+            if path.startswith(CONTROL_PREFIX):
+                return self._control(environ["REQUEST_METHOD"], path[len(CONTROL_PREFIX):].strip("/").split("/"),
+                                     start_response, environ)
+            if "/cloudformation/aws4_request" in environ.get("HTTP_AUTHORIZATION", "") and self.stack_reads:
+                body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+                environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again if the call is not answered here
+                answer = self.stack_reads.answer(body)
+                if answer:
+                    start_response(answer[0], [("Content-Type", "text/xml"), ("Content-Length", str(len(answer[1])))])
+                    return [answer[1]]
+            return app(environ, start_response)
         return control
 
-    def _control(self, method: str, parts: list[str], start_response: Any) -> list[bytes]:
+    def _control(self, method: str, parts: list[str], start_response: Any, environ: dict[str, Any]) -> list[bytes]:
+        if method == "POST" and parts == ["stack-outputs"] and self.stack_reads:
+            self.stack_reads.outputs = dict(json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH")
+                                                                                          or 0))))
+            return _json_response(start_response, "200 OK", {"result": len(self.stack_reads.outputs)})
         if method == "GET" and parts == ["status"]:
             return _json_response(start_response, "200 OK", {
                 "problems": self.problems,
@@ -188,6 +185,8 @@ def main(argv: list[str]) -> int:
               flush=True)
         return 2
     print(json.dumps(ready), flush=True)
+    # Only now, not to slow the start: the zygote imports the runtime's libraries for about a second.
+    threading.Thread(target=aws.zygote.prewarm, daemon=True, name="zygote").start()
     threading.Thread(target=lambda: (sys.stdin.read(), stopped.set()), daemon=True, name="stdin-watch").start()
     stopped.wait()
     aws.stop()

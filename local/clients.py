@@ -7,8 +7,6 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
-
 
 class Clients:
     """One client per service, created on first use."""

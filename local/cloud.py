@@ -26,14 +26,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local.api import LocalApi
 from local.assembly import ROOT, AssemblyError, load_stacks, stale_inputs
-from local.aws_process import AwsOptions, worker_environment
-from local.clients import Clients
+from local.aws_options import INIT_LIMIT_SECONDS, AwsOptions, worker_environment
 from local.deploy import Deployment, MappingSpec
 from local.lambda_metrics import NAMESPACE, LambdaMetrics, MetricsPublisher
-from local.pollers import Invocation
-from local.runtime import INIT_LIMIT_SECONDS, ExecutionEnvironment, FunctionPool, Zygote
+from local.mapping_stats import Invocation
+from local.runtime import ExecutionEnvironment, FunctionPool, Zygote
+
+# boto3 (local.clients) and uvicorn (local.api) are imported once the AWS process is on its way: start-up
+# is the two processes' imports side by side, not one after the other.
 
 DEFAULT_API_PORT = 3000
 DEFAULT_AWS_PORT = 5050
@@ -104,7 +105,7 @@ class LocalCloud:
         self.aws: subprocess.Popen[str] | None = None
         self.deployment: Deployment | None = None
         self.pools: dict[str, FunctionPool] = {}
-        self.api: LocalApi | None = None
+        self.api: Any = None
         self.own_problems: list[str] = []
         self.metrics = LambdaMetrics()
         self.publisher: MetricsPublisher | None = None
@@ -132,15 +133,19 @@ class LocalCloud:
         _check_port(o.api_port, "the local API", "--api-port / API_PORT")
         _fresh_logs(o.log_dir)
         try:
-            self._start_aws()
+            self._spawn_aws()
+            from local.clients import Clients
+
+            self._wait_for_aws()
             self.clients = Clients(self.aws_endpoint_url, o.region)
             self._start_api()
+            self._control("POST", "stack-outputs", self.outputs)  # describe-stacks shows the local API URL
         except BaseException:
             self.stop()
             raise
         threading.Thread(target=self._prewarm, daemon=True, name="prewarm").start()
 
-    def _start_aws(self) -> None:
+    def _spawn_aws(self) -> None:
         o = self.options
         options = AwsOptions(cdk_out=str(o.cdk_out), host=HOST, port=o.aws_port, region=o.region,
                              stack_name=o.stack_name, time_scale=o.time_scale, failure_rate=o.failure_rate,
@@ -149,6 +154,8 @@ class LocalCloud:
         self.aws = subprocess.Popen([sys.executable, "-m", "local.aws_process", json.dumps(asdict(options))],
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
                                     start_new_session=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+    def _wait_for_aws(self) -> None:
         answer = self._read_ready()
         if "error" in answer:
             raise LocalCloudError(answer["error"])
@@ -178,6 +185,8 @@ class LocalCloud:
             print(line, end="", file=sys.stderr)
 
     def _start_api(self) -> None:
+        from local.api import LocalApi
+
         o, d = self.options, self.deployment
         assert d is not None
         init_slots = threading.BoundedSemaphore(os.cpu_count() or 2)
@@ -278,8 +287,9 @@ class LocalCloud:
         [found] = [m for m in self.mappings if m.function.logical_id.startswith(service)]
         return found
 
-    def _control(self, method: str, path: str) -> Any:
-        request = urllib.request.Request(f"{self.aws_endpoint_url}/_localcloud/{path}", method=method)
+    def _control(self, method: str, path: str, body: Any = None) -> Any:
+        request = urllib.request.Request(f"{self.aws_endpoint_url}/_localcloud/{path}", method=method,
+                                         data=None if body is None else json.dumps(body).encode())
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 

@@ -1,6 +1,7 @@
-"""Deploy a synthesized stack into moto: CloudFormation for what it supports, the rest from the
-same template here. Nothing about the topology is written in this file: every queue, subscription,
-filter, mapping and setting comes from the template in cdk.out."""
+"""Deploy a synthesized stack into moto (local/provision.py creates its resources), then read back
+what the local cloud runs: functions, event source mappings, API routes and outputs. Nothing about
+the topology is written in this file: every queue, subscription, filter, mapping and setting comes
+from the template in cdk.out."""
 
 from __future__ import annotations
 
@@ -13,13 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from local.assembly import FileAsset, StackArtifact
-from local.template import (
-    BOOTSTRAP_VERSION_PARAMETER,
-    RESERVED_SSM_PREFIX,
-    Resolver,
-    as_json_string,
-    for_moto,
-)
+from local.provision import Provisioner, ProvisionError
+from local.template import BOOTSTRAP_VERSION_PARAMETER, RESERVED_SSM_PREFIX, Resolver
 
 ACCOUNT = "123456789012"  # moto's default account
 BOOTSTRAP_VERSION = "30"
@@ -76,6 +72,7 @@ class Deployment:
     stage: str = ""
     rest_api_id: str = ""
     filter_policies: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # endpoint ARN -> policy
+    parameters: dict[str, str] = field(default_factory=dict)  # template parameter -> the value deployed
 
     def to_json(self) -> dict[str, Any]:
         """Plain data, for the process that hosts moto to tell the local cloud what it deployed."""
@@ -106,119 +103,75 @@ class Deployer:
     def __init__(self, clients: Any, region: str) -> None:
         self.aws = clients
         self.region = region
-        self.filter_policies: dict[str, dict[str, Any] | None] = {}
+        self.zipped: dict[str, bytes] = {}  # asset hash -> its zip (the four functions share one asset)
 
-    # -- set-up moto needs before CloudFormation ---------------------------------------------------
-    def _reserved_parameter_values(self, template: dict[str, Any]) -> dict[str, str]:
-        """Values for public /aws/service/ parameters, which moto cannot hold.
+    def _parameter_values(self, template: dict[str, Any]) -> dict[str, str]:
+        """The value of every template parameter, as CloudFormation would resolve it here.
 
-        The Powertools layer parameter gets a local layer that stands for the Powertools installed in
-        this environment: the version pinned in requirements.txt, the one the real layer deploys.
+        SSM-typed parameters name a parameter to read. Two are known: the CDK bootstrap version (the
+        local cloud is "bootstrapped" at the current version) and the public Powertools layer, which
+        gets a local layer standing for the Powertools installed in this environment: the version pinned
+        in requirements.txt, the one the real layer deploys.
         """
         values: dict[str, str] = {}
         for name, parameter in template.get("Parameters", {}).items():
-            path = str(parameter.get("Default", ""))
-            if not path.startswith(RESERVED_SSM_PREFIX):
-                continue
-            if not path.startswith("/aws/service/powertools/python/"):
-                raise DeployError(f"parameter {name} reads {path}; the local cloud only knows the Powertools layer")
-            version = path.rsplit("/", 1)[-1]
-            installed = metadata.version("aws-lambda-powertools")
-            if version != installed:
-                raise DeployError(f"the template deploys Powertools {version} but {installed} is installed here: "
-                                  "re-run `make synth` (or `make setup`)")
-            layer = self.aws.client("lambda").publish_layer_version(
-                LayerName="AWSLambdaPowertoolsPythonV3-local", Content={"ZipFile": _zip_bytes("README.txt", (
-                    f"Local stand-in for the public Powertools {version} layer: the local cloud runs "
-                    "handlers with the Powertools installed in its own Python environment.").encode())},
-                Description=f"Powertools {version} (local stand-in)")
-            values[path] = layer["LayerVersionArn"]
+            default = str(parameter.get("Default", ""))
+            if not parameter.get("Type", "").startswith("AWS::SSM::Parameter::Value"):
+                values[name] = default
+            elif default == BOOTSTRAP_VERSION_PARAMETER:
+                values[name] = BOOTSTRAP_VERSION
+            elif default.startswith("/aws/service/powertools/python/"):
+                values[name] = self._powertools_layer(default)
+            else:
+                why = "moto cannot hold it" if default.startswith(RESERVED_SSM_PREFIX) else "unknown here"
+                raise DeployError(f"parameter {name} reads the SSM parameter {default}: {why}")
         return values
 
-    def _upload_assets(self, stack: StackArtifact) -> None:
-        s3 = self.aws.client("s3")
-        buckets: set[str] = set()
-        for asset in stack.assets:
-            bucket = asset.bucket.replace("${AWS::AccountId}", ACCOUNT).replace("${AWS::Region}", self.region)
-            if bucket not in buckets:
-                s3.create_bucket(Bucket=bucket)
-                buckets.add(bucket)
-            body = _zip_directory(asset.source) if asset.packaging == "zip" else asset.source.read_bytes()
-            s3.put_object(Bucket=bucket, Key=asset.key, Body=body)
+    def _powertools_layer(self, path: str) -> str:
+        version = path.rsplit("/", 1)[-1]
+        installed = metadata.version("aws-lambda-powertools")
+        if version != installed:
+            raise DeployError(f"the template deploys Powertools {version} but {installed} is installed here: "
+                              "re-run `make synth` (or `make setup`)")
+        layer = self.aws.client("lambda").publish_layer_version(
+            LayerName="AWSLambdaPowertoolsPythonV3-local", Content={"ZipFile": _zip_bytes("README.txt", (
+                f"Local stand-in for the public Powertools {version} layer: the local cloud runs "
+                "handlers with the Powertools installed in its own Python environment.").encode())},
+            Description=f"Powertools {version} (local stand-in)")
+        return str(layer["LayerVersionArn"])
+
+    def _code(self, stack: StackArtifact, properties: dict[str, Any]) -> bytes:
+        """A function's code as deployed: the zip of its asset directory in cdk.out."""
+        key = properties.get("Code", {}).get("S3Key")
+        asset: FileAsset | None = stack.asset_for_key(key) if isinstance(key, str) else None
+        if asset is None or asset.packaging != "zip":
+            raise DeployError(f"a function's code ({key}) is not a directory asset in cdk.out")
+        if asset.asset_hash not in self.zipped:
+            self.zipped[asset.asset_hash] = _zip_directory(asset.source)
+        return self.zipped[asset.asset_hash]
 
     # -- the deployment ----------------------------------------------------------------------------
     def deploy(self, stack: StackArtifact, environment_overrides: dict[str, str] | None = None) -> Deployment:
         """Create the stack; `environment_overrides` replace those variables in functions that have them
         (the local cloud's failure injection switch)."""
-        self.aws.client("ssm").put_parameter(Name=BOOTSTRAP_VERSION_PARAMETER, Value=BOOTSTRAP_VERSION,
-                                             Type="String", Overwrite=True)
-        self._upload_assets(stack)
-        moto_template = for_moto(stack.template, self._reserved_parameter_values(stack.template))
-        cfn = self.aws.client("cloudformation")
-        cfn.create_stack(StackName=stack.name, TemplateBody=json.dumps(moto_template),
-                         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"])
-        described = cfn.describe_stacks(StackName=stack.name)["Stacks"][0]
-        if described["StackStatus"] != "CREATE_COMPLETE":
-            raise DeployError(f"moto could not create {stack.name}: {described.get('StackStatusReason')}")
-        physical = {r["LogicalResourceId"]: r["PhysicalResourceId"]
-                    for r in cfn.list_stack_resources(StackName=stack.name)["StackResourceSummaries"]}
-        resolver = Resolver(stack.template, physical, region=self.region, account=ACCOUNT, stack_name=stack.name)
-        deployment = Deployment(stack_name=stack.name, region=self.region, physical_ids=physical)
-        self.filter_policies = deployment.filter_policies  # filled as the subscriptions are created
-        self._create_skipped(stack, resolver)
+        template = dict(stack.template)
+        values = self._parameter_values(template)
+        template["Parameters"] = {name: {"Type": "String", "Default": value} for name, value in values.items()}
+        resolver = Resolver(template, {}, region=self.region, account=ACCOUNT, stack_name=stack.name)
+        provisioner = Provisioner(self.aws.client, stack_name=stack.name, region=self.region, account=ACCOUNT,
+                                  function_code=lambda properties: self._code(stack, properties))
+        try:
+            provisioner.create_all(template, resolver)
+        except ProvisionError as error:
+            raise DeployError(f"{stack.name}: {error}") from error
+        deployment = Deployment(stack_name=stack.name, region=self.region, physical_ids=dict(resolver.physical_ids),
+                                filter_policies=provisioner.filter_policies, parameters=values)
         self._functions(stack, deployment, environment_overrides or {})
         self._mappings(stack, deployment, resolver)
         self._routes(stack, deployment)
         deployment.outputs = {k: str(resolver.resolve(v["Value"]))
                               for k, v in stack.template.get("Outputs", {}).items()}
         return deployment
-
-    def _create_skipped(self, stack: StackArtifact, resolver: Resolver) -> None:
-        resources = stack.template["Resources"]
-        creators = {
-            "AWS::SNS::TopicPolicy": self._topic_policy, "AWS::SQS::QueuePolicy": self._queue_policy,
-            "AWS::SNS::Subscription": self._subscription, "AWS::CloudWatch::Alarm": self._alarm,
-            "AWS::CloudWatch::Dashboard": self._dashboard,
-        }
-        for kind, create in creators.items():  # in this order: dashboards reference alarms
-            for logical_id, resource in resources.items():
-                if resource["Type"] == kind:
-                    properties = resolver.resolve(resource.get("Properties", {}))
-                    resolver.physical_ids[logical_id] = create(stack.name, logical_id, properties)
-
-    def _topic_policy(self, stack_name: str, logical_id: str, p: dict[str, Any]) -> str:
-        for topic_arn in p["Topics"]:
-            self.aws.client("sns").set_topic_attributes(TopicArn=topic_arn, AttributeName="Policy",
-                                                        AttributeValue=as_json_string(p["PolicyDocument"]))
-        return f"{stack_name}-{logical_id}"
-
-    def _queue_policy(self, stack_name: str, logical_id: str, p: dict[str, Any]) -> str:
-        for queue_url in p["Queues"]:
-            self.aws.client("sqs").set_queue_attributes(
-                QueueUrl=queue_url, Attributes={"Policy": as_json_string(p["PolicyDocument"])})
-        return f"{stack_name}-{logical_id}"
-
-    def _subscription(self, stack_name: str, logical_id: str, p: dict[str, Any]) -> str:
-        attributes = {"RawMessageDelivery": str(p.get("RawMessageDelivery", False)).lower()}
-        for name in ("FilterPolicy", "FilterPolicyScope", "RedrivePolicy", "DeliveryPolicy"):
-            if name in p:
-                attributes[name] = as_json_string(p[name])
-        self.filter_policies[p["Endpoint"]] = p.get("FilterPolicy")
-        response = self.aws.client("sns").subscribe(
-            TopicArn=p["TopicArn"], Protocol=p["Protocol"], Endpoint=p["Endpoint"], Attributes=attributes,
-            ReturnSubscriptionArn=True)
-        return str(response["SubscriptionArn"])
-
-    def _alarm(self, stack_name: str, logical_id: str, p: dict[str, Any]) -> str:
-        name = p.get("AlarmName") or f"{stack_name}-{logical_id}"
-        passed = {k: v for k, v in p.items() if k not in ("AlarmName",)}
-        self.aws.client("cloudwatch").put_metric_alarm(AlarmName=name, **passed)
-        return name
-
-    def _dashboard(self, stack_name: str, logical_id: str, p: dict[str, Any]) -> str:
-        name = p.get("DashboardName") or f"{stack_name}-{logical_id}"
-        self.aws.client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=p["DashboardBody"])
-        return name
 
     def _functions(self, stack: StackArtifact, deployment: Deployment, overrides: dict[str, str]) -> None:
         lambda_client = self.aws.client("lambda")
@@ -248,8 +201,6 @@ class Deployer:
             if resource["Type"] != "AWS::Lambda::EventSourceMapping":
                 continue
             uuid = deployment.physical_ids[logical_id]
-            # moto's own SQS trigger needs Docker and ignores batchItemFailures: local pollers run it.
-            lambda_client.update_event_source_mapping(UUID=uuid, Enabled=False)
             mapping = lambda_client.get_event_source_mapping(UUID=uuid)
             queue_arn = mapping["EventSourceArn"]
             queue_url = sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"]

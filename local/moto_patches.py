@@ -31,6 +31,11 @@
    (same alphabet, length and random source). Measured with a CPU profiler of the AWS process at load,
    these were a fifth of its time.
 
+4. One list of AWS regions. moto asks a new boto3 Session for a service's regions at import (EC2,
+   three times) and whenever it creates a backend, and each new Session parses botocore's endpoint
+   data again (~0.2 s each): most of the local cloud's start-up. The regions of a service cannot change
+   while the process runs, so one session answers and the answers are kept.
+
 `tests/local/test_moto_patches.py` shows moto still needs each (so this file is still needed) and that
 results stay exact; `make bench` measures what they buy (bench/results/).
 """
@@ -45,6 +50,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import boto3.session
+import botocore.session
 from moto import backends
 from moto.core import responses as core_responses
 from moto.core.utils import unix_time
@@ -174,6 +181,21 @@ def _retained(self: SQSBackend, queue_name: str, message: Any) -> bool:
     return bool(int(queue.message_retention_period) + message.sent_timestamp / 1000 > unix_time())
 
 
+_regions_session: list[Any] = []
+
+
+@functools.cache
+def _regions(service: str, partition: str, allow_non_regional: bool) -> tuple[str, ...]:
+    if not _regions_session:
+        _regions_session.append(botocore.session.get_session())
+    return tuple(_regions_session[0].get_available_regions(service, partition, allow_non_regional))
+
+
+def _available_regions(self: Any, service_name: str, partition_name: str = "aws",
+                       allow_non_regional: bool = False) -> list[str]:
+    return list(_regions(service_name, partition_name, allow_non_regional))
+
+
 def _receipt_handle() -> str:
     return "".join(mock_random.choices(string.ascii_lowercase, k=185))
 
@@ -209,11 +231,13 @@ def apply() -> None:
     sqs_models.camelcase_to_underscores = functools.cache(sqs_models.camelcase_to_underscores)
     _originals["sqs_models.generate_receipt_handle"] = sqs_models.generate_receipt_handle
     sqs_models.generate_receipt_handle = _receipt_handle
+    _originals["boto3_session.get_available_regions"] = boto3.session.Session.get_available_regions
+    boto3.session.Session.get_available_regions = _available_regions  # type: ignore[method-assign]
 
 
 def remove() -> None:
     owners = {"Queue": Queue, "SQSBackend": SQSBackend, "backends": backends, "core_responses": core_responses,
-              "sqs_models": sqs_models}
+              "sqs_models": sqs_models, "boto3_session": boto3.session.Session}
     for key, original in _originals.items():
         owner, name = key.split(".")
         setattr(owners[owner], name, original)

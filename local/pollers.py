@@ -18,62 +18,14 @@ import json
 import math
 import threading
 import time
-from collections import Counter, deque
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from local.deploy import MappingSpec
+from local.mapping_stats import Invocation, MappingStats, remember
 from local.queues import QueueAccess
 from local.runtime import ExecutionEnvironment, InvocationError
 
 IDLE_WAIT_SECONDS = 0.2  # bounds how late a record that turned visible again is seen
-KEPT_INVOCATIONS = 20_000  # invocation records kept for inspection (the counters cover everything)
-KEPT_MESSAGES = 200_000  # per-message receive counts kept (oldest dropped first)
-
-
-@dataclass
-class Invocation:
-    """One batch as a worker handled it: the load-balancing record."""
-
-    worker: int
-    message_ids: list[str]
-    failed_ids: list[str]
-    error: str | None
-    started: float
-    ended: float
-    cold_start: bool = False
-
-
-@dataclass
-class MappingStats:
-    invocations: deque[Invocation] = field(default_factory=lambda: deque(maxlen=KEPT_INVOCATIONS))
-    batches: Counter[int] = field(default_factory=Counter)  # worker -> batches
-    records: int = 0
-    failed_records: int = 0
-    errors: int = 0
-    cold_starts: int = 0
-    in_flight: int = 0
-    max_in_flight: int = 0
-    received: dict[str, int] = field(default_factory=dict)  # message id -> receives
-    message_rides: dict[str, str] = field(default_factory=dict)  # message id -> ride id in its body
-    deleted: dict[str, None] = field(default_factory=dict)  # message ids deleted after success
-    distinct: int = 0  # messages seen at least once
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def retried(self) -> int:
-        """Receives beyond the first."""
-        return self.records - self.distinct
-
-    def summary(self) -> dict[str, Any]:
-        return {"invocations": sum(self.batches.values()), "batches_per_worker": dict(sorted(self.batches.items())),
-                "records": self.records, "failed_records": self.failed_records, "errors": self.errors,
-                "cold_starts": self.cold_starts, "in_flight": self.in_flight, "max_in_flight": self.max_in_flight,
-                "retried": self.retried, "problems": list(self.problems)}
-
-    def detail(self) -> dict[str, Any]:
-        return {**self.summary(), "received": dict(self.received), "message_rides": dict(self.message_rides),
-                "deleted": list(self.deleted), "invocation_records": [asdict(i) for i in self.invocations]}
 
 
 def _ride_id(body: str) -> str | None:
@@ -82,13 +34,6 @@ def _ride_id(body: str) -> str | None:
     except ValueError:
         return None
     return str(value["id"]) if isinstance(value, dict) and "id" in value else None
-
-
-def _remember(table: dict[str, Any], key: str, value: Any) -> None:
-    table[key] = value
-    if len(table) > KEPT_MESSAGES:
-        for old in list(table)[:KEPT_MESSAGES // 2]:
-            del table[old]
 
 
 class QueuePoller:
@@ -196,10 +141,10 @@ class QueuePoller:
             for record in batch:
                 seen = self.stats.received.get(record["messageId"], 0)
                 self.stats.distinct += not seen
-                _remember(self.stats.received, record["messageId"], seen + 1)
+                remember(self.stats.received, record["messageId"], seen + 1)
                 ride_id = _ride_id(record["body"])
                 if ride_id:
-                    _remember(self.stats.message_rides, record["messageId"], ride_id)
+                    remember(self.stats.message_rides, record["messageId"], ride_id)
         started = time.monotonic()
         error, cold = None, not environment.warm
         try:
@@ -238,7 +183,7 @@ class QueuePoller:
             self.queue.delete([record["receiptHandle"] for record in done])
             with self.lock:
                 for record in done:
-                    _remember(self.stats.deleted, record["messageId"], None)
+                    remember(self.stats.deleted, record["messageId"], None)
         if failed and self.time_scale < 1:
             timeout = max(1, math.ceil(self.mapping.visibility_timeout_seconds * self.time_scale))
             for record in batch:

@@ -33,11 +33,11 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
+from local.aws_options import INIT_LIMIT_SECONDS
 from local.deploy import ACCOUNT, FunctionSpec
 
 ROOT = str(Path(__file__).resolve().parent.parent)
 WORKER = Path(__file__).resolve().parent / "worker.py"
-INIT_LIMIT_SECONDS = 10.0  # Lambda's limit on the init phase
 # What the Lambda runtime (boto3) and the Powertools layer (Powertools, pydantic) provide: imported once in
 # the server that environments are forked from. The function's own code is imported in each environment.
 PRELOAD = ("json", "boto3", "botocore.session", "botocore.client", "pydantic", "aws_lambda_powertools",

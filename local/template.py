@@ -1,49 +1,20 @@
-"""The synthesized template as moto can take it, and resolving intrinsics to physical ids.
+"""Resolving the synthesized template's intrinsic functions to what was deployed.
 
-moto's CloudFormation skips some types with only a log line, and then fails on anything that
-references them. The local cloud therefore takes those resources out of the copy it gives moto
-and creates them itself from the same template (deploy.py). Each other change to the copy is
-listed here with its reason; the template on disk is never changed.
+CloudFormation resolves Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select and Fn::Split while it
+creates a stack; the local cloud (local/provision.py) does the same, with the physical ids and
+attributes of the resources it has created so far.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-# Types moto's CloudFormation does not create (moto 5.2), or that reference those: the local cloud
-# creates them itself. (moto also skips AWS::ApiGateway::Stage, harmlessly: the local API serves it.)
-CREATED_LOCALLY = ("AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy", "AWS::SNS::Subscription",
-                   "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard")
 # Public SSM parameters moto refuses to hold ("reserved parameter name").
 RESERVED_SSM_PREFIX = "/aws/service/"
 BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
-
-
-def for_moto(template: Mapping[str, Any], reserved_values: Mapping[str, str]) -> dict[str, Any]:
-    """A copy of the template that moto's CloudFormation creates without error.
-
-    - resources of CREATED_LOCALLY types, and the outputs (which may reference them), are removed;
-    - SSM-typed parameters under /aws/service/ become plain strings with the value the local cloud
-      supplies (reserved_values, by parameter path), since moto cannot hold those names;
-    - KMS key tags are dropped: moto's KMS rejects CloudFormation's Key/Value tag shape.
-    """
-    copied = copy.deepcopy(dict(template))
-    copied["Resources"] = {k: v for k, v in copied["Resources"].items() if v["Type"] not in CREATED_LOCALLY}
-    copied.pop("Outputs", None)
-    for name, parameter in copied.get("Parameters", {}).items():
-        path = str(parameter.get("Default", ""))
-        if parameter.get("Type", "").startswith("AWS::SSM::Parameter::Value") and path.startswith(RESERVED_SSM_PREFIX):
-            if path not in reserved_values:
-                raise ValueError(f"parameter {name} reads {path}, which moto cannot hold and nobody supplied")
-            copied["Parameters"][name] = {"Type": "String", "Default": reserved_values[path]}
-    for resource in copied["Resources"].values():
-        if resource["Type"] == "AWS::KMS::Key":
-            resource.get("Properties", {}).pop("Tags", None)
-    return copied
 
 
 # ARN of a resource from its physical id, by type (what Fn::GetAtt [id, "Arn"] gives).

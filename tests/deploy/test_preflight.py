@@ -166,10 +166,12 @@ def test_preflight_fails_naming_the_missing_layer_parameter(cloud: LocalCloud, c
 
 
 def test_preflight_passes_with_the_parameter_supplied(cloud: LocalCloud, cloud_assembly: Path):
-    # Given the user's own SSM parameter holding a layer ARN, passed as deploy would pass it
-    cloud.clients.client("ssm").put_parameter(
-        Name=OWN_PARAMETER, Type="String", Overwrite=True,
-        Value="arn:aws:lambda:us-east-1:123456789012:layer:powertools-stand-in:1")
+    # Given a bootstrapped account, and the user's own SSM parameter holding a layer ARN, passed as deploy
+    # would pass it
+    ssm = cloud.clients.client("ssm")
+    ssm.put_parameter(Name="/cdk-bootstrap/hnb659fds/version", Type="String", Overwrite=True, Value="30")
+    ssm.put_parameter(Name=OWN_PARAMETER, Type="String", Overwrite=True,
+                      Value="arn:aws:lambda:us-east-1:123456789012:layer:powertools-stand-in:1")
     result = run_preflight_command(cloud, cloud_assembly, "--parameter", f"PowertoolsLayerParameter={OWN_PARAMETER}")
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"✓ parameter PowertoolsLayerParameter: {OWN_PARAMETER} = arn:aws:lambda:" in result.stdout
@@ -211,12 +213,15 @@ def test_an_old_or_missing_bootstrap_fails_unless_bootstrap_runs_next(cloud, clo
 def test_an_existing_logging_role_is_required_when_the_stack_leaves_it_alone(cloud, cloud_assembly, monkeypatch):
     session = session_for(cloud, monkeypatch)
     existing = dataclasses.replace(read_needs(cloud_assembly), sets_api_gateway_role=False)
-    # Given a fresh account (no role set): the stage would fail to create
+    # Given a fresh account (no role set; the local cloud's own deploy set one, cleared here): the stage
+    # would fail to create
+    apigateway = cloud.clients.client("apigateway")
+    apigateway.update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": ""}])
     check = check_api_gateway_role(session, existing)
     assert check.status is Status.FAIL and "CloudWatch Logs role ARN must be set" in check.detail
     assert 'apiGatewayCloudWatchRole to "create"' in check.fix
     # Given the organisation set one
-    iam, apigateway = cloud.clients.client("iam"), cloud.clients.client("apigateway")
+    iam = cloud.clients.client("iam")
     role = iam.create_role(RoleName="OrgApiGatewayLogs", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     apigateway.update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": role}])
     assert check_api_gateway_role(session, existing).status is Status.PASS

@@ -15,7 +15,7 @@ RIDES  ?= 60
 PYTEST_ARGS ?=
 
 .PHONY: help setup test lint unit infra local-tests synth deploy destroy bootstrap diff demo local bench clean \
-	review review-readme
+	review review-readme bench-review
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -83,6 +83,9 @@ review: setup ## review the synthesized template: cdk.out/review/REVIEW.md + rev
 
 review-readme: setup ## regenerate the README's architecture diagram from the synthesized template
 	$(BIN)/python -m scripts.review --update-readme
+
+bench-review: setup ## time make review (beyond synth, with a synth, with BASE); bench/results/review.json
+	$(BIN)/python -m bench.review_speed $(if $(RUNS),--runs $(RUNS))
 
 bench: setup ## benchmarks (minutes); results are written to bench/results/
 	$(BIN)/python -m bench.moto_sqs

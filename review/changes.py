@@ -192,20 +192,32 @@ def _property_changes(name: str, change: dict[str, Any], old: Template, new: Tem
     return found
 
 
+_HASH_SUFFIX = re.compile(r"[0-9A-F]{8}$")
+
+
+def _renamed(before: list[str], after: list[str]) -> bool:
+    """Construct paths of one resource renamed: one segment differs, and any other differing segment only
+    by that rename (and a generated hash suffix), e.g. `SqsEventSource:...ExtraordinaryRidesQueueB7A5DEEA`."""
+    if len(before) != len(after) or len(before) < 2:
+        return False
+    differing = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
+    if not differing:
+        return False
+    old, new = differing[0]
+    return all(_HASH_SUFFIX.sub("", a).replace(old, new) == _HASH_SUFFIX.sub("", b) for a, b in differing[1:])
+
+
 def _renames(removed: list[dict[str, Any]], added: list[dict[str, Any]], old: Template,
              new: Template) -> dict[str, str]:
-    """Removed logical id -> added logical id, when the construct paths differ in exactly one segment."""
+    """Removed logical id -> added logical id of the same type whose construct path is the same but renamed."""
     pairs: dict[str, str] = {}
-    taken: set[str] = set()
     for gone in removed:
         before = old.construct_path(gone["logicalId"])
         for came in added:
-            after = new.construct_path(came["logicalId"])
-            if came["logicalId"] in taken or came["newType"] != gone["oldType"] or len(after) != len(before):
+            if came["logicalId"] in pairs.values() or came["newType"] != gone["oldType"]:
                 continue
-            if len(before) > 1 and sum(a != b for a, b in zip(before, after, strict=True)) == 1:
+            if _renamed(before, new.construct_path(came["logicalId"])):
                 pairs[gone["logicalId"]] = came["logicalId"]
-                taken.add(came["logicalId"])
                 break
     return pairs
 

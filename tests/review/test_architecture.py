@@ -86,7 +86,7 @@ def test_one_subgraph_per_service(default_template):
 def four_subscribers(tmp_path_factory: pytest.TempPathFactory) -> Template:
     subscribers = project_context()["wildrydes"]["subscribers"]
     outdir = tmp_path_factory.mktemp("four-subscribers")
-    synthesize(outdir, overrides={"subscribers": [*subscribers, FOURTH]})
+    synthesize(outdir, overrides={"subscribers": [*subscribers, FOURTH], "alarmEmail": "ops@example.com"})
     return Template(stack=load_assembly(outdir).stack)
 
 
@@ -102,6 +102,14 @@ def test_a_fourth_subscriber_in_the_configuration_appears(four_subscribers):
     mermaid = render_mermaid(architecture)
     assert 'subgraph group_CustomerLoyalty["CustomerLoyalty"]' in mermaid
     assert "customer starts with #quot;vip-#quot; · raw" in mermaid
+
+
+def test_an_alarm_email_hangs_off_the_ops_topic(four_subscribers):
+    architecture = build_architecture(four_subscribers)
+    [email] = [n for n in architecture.nodes if n.kind == "email subscriber"]
+    assert email.name == "ops@example.com"
+    [edge] = [e for e in architecture.edges if e.target == email.id]
+    assert architecture.node(edge.source).name == "AlarmTopic"
 
 
 def test_the_readme_shows_the_diagram_review_generates(default_template):

@@ -17,7 +17,8 @@ def test_one_row_per_service_with_its_settings_and_no_flag(default_template):
     extraordinary = flows["ExtraordinaryRides"]
     assert extraordinary.filter_policy == "fare >= 50 and distance >= 20"
     assert flows["CustomerNotification"].filter_policy is None
-    assert (extraordinary.raw_delivery, extraordinary.visibility_timeout, extraordinary.retention) == (True, 181, 345_600)
+    assert extraordinary.raw_delivery is True
+    assert (extraordinary.visibility_timeout, extraordinary.retention) == (181, 345_600)
     assert (extraordinary.max_receive_count, extraordinary.dlq_retention) == (5, 1_209_600)
     assert (extraordinary.batch_size, extraordinary.batching_window, extraordinary.max_concurrency) == (10, 1, 2)
     assert (extraordinary.function_timeout, extraordinary.function_memory) == (30, 256)

@@ -7,6 +7,7 @@ permissions and every scanner finding. Long, rarely read parts sit in <details>.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 from review.changes import Changes
@@ -15,10 +16,13 @@ from review.flows import Flow, duration
 from review.permissions import Flag, Grant
 from review.report import Review, findings_line
 
+_TAG_START = re.compile(r"<(?!br>)(?=[A-Za-z/!?])")
+
 
 def cell(value: object) -> str:
+    """A table cell: pipes escaped, newlines as <br>, and `<Word` (e.g. `<AWS::Partition>`) kept as text."""
     text = "" if value is None else str(value)
-    return text.replace("|", "\\|").replace("\n", "<br>") or " "
+    return _TAG_START.sub("&lt;", text.replace("|", "\\|").replace("\n", "<br>")) or " "
 
 
 def table(header: list[str], rows: list[list[object]]) -> list[str]:

@@ -30,7 +30,9 @@ def test_a_clean_template_passes_with_a_short_summary_and_the_report_path(cloud_
     assert len(lines) < 12
     review = json.loads((tmp_path / "review.json").read_text())
     assert review["passed"] is True and review["facts"]["synth"] == "reused"
-    assert (tmp_path / "REVIEW.md").read_text().startswith("# Review of `WildRydesRideCompletion`")
+    markdown = (tmp_path / "REVIEW.md").read_text()
+    assert markdown.startswith("# Review of `WildRydesRideCompletion`")
+    assert "arn:&lt;AWS::Partition>" in markdown and "arn:<AWS" not in markdown  # not swallowed as an HTML tag
 
 
 def test_an_unacknowledged_finding_fails_and_the_report_is_still_written(cloud_assembly: Path, tmp_path: Path):

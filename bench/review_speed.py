@@ -3,7 +3,8 @@
     python -m bench.review_speed [--runs 5] [--base HEAD]
 
 Each run is the command as `make review` starts it (`python -m scripts.review`), timed from outside
-(wall clock); the review's own split (synth, scanners) comes from its review.json. Cases:
+(wall clock, and the CPU time of the review and everything it started, which depends less on what
+else the machine runs); the review's own split (synth, scanners) comes from its review.json. Cases:
   reused   cdk.out is current: what the review costs beyond synth (scanners in parallel, model, report)
   synth    an empty cdk.out: one synth, then the review
   base     an empty cdk.out and --base REF: HEAD's and REF's synths side by side, then the review and diff
@@ -17,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -28,15 +30,21 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "review.json"
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # every finished descendant: review, synth, scanners
+    return usage.ru_utime + usage.ru_stime
+
+
 def _run(arguments: list[str], cdk_out: Path, output: Path) -> dict[str, float]:
+    cpu = _cpu_seconds()
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "scripts.review", "--cdk-out", str(cdk_out), "--output",
                              str(output), *arguments], cwd=ROOT, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
     if result.returncode not in (0, 1):
         raise SystemExit(f"review failed: {result.stderr.strip() or result.stdout.strip()}")
     facts = json.loads((output / "review.json").read_text())["facts"]
-    return {"wall_s": round(wall, 2), "synth_s": facts.get("synth_seconds", 0.0),
+    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "synth_s": facts.get("synth_seconds", 0.0),
             "scan_s": facts.get("scan_seconds", 0.0), "base_s": facts.get("base_seconds", 0.0)}
 
 
@@ -68,11 +76,11 @@ def main() -> None:
         "benchmark": "make review wall clock: beyond synth, with a synth, with BASE", "command": "make bench-review",
         "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
         "date": time.strftime("%Y-%m-%d"), "rows": rows}, indent=2) + "\n")
-    print(f"{'case':8} {'wall':>7} {'synth':>7} {'scan':>7} {'BASE':>7}  load")
+    print(f"{'case':8} {'wall':>7} {'cpu':>7} {'synth':>7} {'scan':>7} {'BASE':>7}  load")
     for row in rows:
         m = row["median"]
-        print(f"{row['case']:8} {m['wall_s']:>6}s {m['synth_s']:>6}s {m['scan_s']:>6}s {m['base_s']:>6}s  "
-              f"{row['load_1min_at_start']}")
+        seconds = " ".join(f"{m[key]:>6}s" for key in ("wall_s", "cpu_s", "synth_s", "scan_s", "base_s"))
+        print(f"{row['case']:8} {seconds}  {row['load_1min_at_start']}")
     print(f"medians of {args.runs} runs; written to {RESULTS.relative_to(ROOT)}")
 
 

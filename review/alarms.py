@@ -30,10 +30,15 @@ class Alarm:
     condition: str  # "Maximum > 100 for 5 of 5 x 60 s"
     actions: tuple[str, ...]  # logical ids of what it notifies (topics)
     description: str
+    dimensions: str = ""  # "service=UnicornManagement": what a custom metric is about
+
+    def watched(self, template: Template) -> str:
+        """What the alarm is about: the resource it watches, else its metric's dimensions."""
+        return template.name(self.watches) if self.watches else (self.dimensions or "(no dimensions)")
 
     def as_dict(self, template: Template) -> dict[str, Any]:
         return {"logical_id": self.logical_id, "name": self.name,
-                "watches": template.name(self.watches) if self.watches else None,
+                "watches": template.name(self.watches) if self.watches else None, "dimensions": self.dimensions,
                 "metric": self.metric, "condition": self.condition,
                 "actions": [template.name(a) for a in self.actions], "description": self.description}
 
@@ -92,5 +97,7 @@ def read_alarms(template: Template, is_node: Callable[[str], bool] = lambda _: T
             logical_id=lid, name=template.name(lid), watches=watched_resource(template, props, is_node),
             metric=_metric_name(props), condition=_condition(props, template),
             actions=tuple(template.references(props.get("AlarmActions", []))),
-            description=template.describe(props.get("AlarmDescription", ""))))
+            description=template.describe(props.get("AlarmDescription", "")),
+            dimensions=", ".join(f"{d.get('Name')}={template.describe(d.get('Value'))}"
+                                 for d in _metric_dimensions(props))))
     return alarms

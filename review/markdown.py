@@ -164,7 +164,7 @@ def render_markdown(review: Review) -> str:
     if review.other_alarms:
         lines += ["## Other alarms", "", *table(
             ["alarm", "watches", "metric", "condition", "notifies"],
-            [[a.name, review.template.name(a.watches) if a.watches else "?", a.metric, a.condition,
+            [[a.name, a.watched(review.template), a.metric, a.condition,
               ", ".join(review.template.name(x) for x in a.actions) or "nobody"] for a in review.other_alarms])]
     lines += [*_permissions(review), *_findings(review.tools)]
     lines += ["<details><summary>Resources by type</summary>", "",

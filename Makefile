@@ -4,6 +4,8 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# checkov has its own venv: its pins conflict with the project's boto3/botocore (requirements-checkov.txt).
+CHECKOV_VENV := .venv-checkov
 # Node 22 from the npm package `node` (package.json) comes first, so jsii runs on a supported Node.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
@@ -25,11 +27,11 @@ PARAMETERS := $(if $(POWERTOOLS_PARAMETER),--parameters PowertoolsLayerParameter
 PREFLIGHT := $(BIN)/python -m scripts.preflight --cdk-out $(CDK_OUT) $(if $(STACK_NAME),--stack-name $(STACK_NAME)) \
 	$(if $(POWERTOOLS_PARAMETER),--parameter PowertoolsLayerParameter=$(POWERTOOLS_PARAMETER))
 
-.PHONY: help setup test lint unit infra local-tests deploy-tests synth preflight deploy destroy bootstrap diff rehearse demo local \
-	bench clean
+.PHONY: help setup test lint unit infra local-tests deploy-tests synth preflight deploy destroy bootstrap diff rehearse demo \
+	local bench clean review review-readme bench-review
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11+ is needed)"; exit 1; }
@@ -38,12 +40,17 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+$(CHECKOV_VENV)/bin/.installed: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm not found (Node.js is needed for jsii and the CDK CLI)"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(BIN)/.installed node_modules/.installed ## create the Python venv and install the Node tools
+setup: $(BIN)/.installed $(CHECKOV_VENV)/bin/.installed node_modules/.installed ## create the Python venvs and install the Node tools
 
 lint: setup ## ruff
 	$(BIN)/ruff check .
@@ -94,6 +101,15 @@ local: synth ## run the local cloud in the foreground (Ctrl-C stops it); API_POR
 
 demo: synth ## synthesize, start the local cloud, send RIDES rides, reconcile
 	$(BIN)/python -m scripts.demo --rides $(RIDES)
+
+review: setup ## review the synthesized template: cdk.out/review/REVIEW.md + review.json; BASE=<git ref> STRICT=1
+	$(BIN)/python -m scripts.review $(if $(BASE),--base "$(BASE)") $(if $(filter-out 0 false no,$(STRICT)),--strict)
+
+review-readme: setup ## regenerate the README's architecture diagram from the synthesized template
+	$(BIN)/python -m scripts.review --update-readme
+
+bench-review: setup ## time make review (beyond synth, with a synth, with BASE); bench/results/review.json
+	$(BIN)/python -m bench.review_speed $(if $(RUNS),--runs $(RUNS))
 
 bench: setup ## benchmarks (minutes); results are written to bench/results/
 	$(BIN)/python -m bench.moto_sqs

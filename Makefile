@@ -10,18 +10,20 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDK    := node_modules/.bin/cdk
 CDK_FLAGS := --no-notices --no-version-reporting
 RIDES  ?= 60
+TARGET ?= aws
 PYTEST_ARGS ?=
 
-.PHONY: help setup test lint unit infra local-tests synth deploy destroy bootstrap diff demo local bench clean
+.PHONY: help setup test lint unit infra local-tests synth deploy destroy bootstrap diff demo local smoke bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+$(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11+ is needed)"; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: Python 3.11+ is needed"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -69,6 +71,9 @@ local: synth ## run the local cloud in the foreground (Ctrl-C stops it); API_POR
 
 demo: synth ## synthesize, start the local cloud, send RIDES rides, reconcile
 	$(BIN)/python -m scripts.demo --rides $(RIDES)
+
+smoke: setup ## prove the deployed stack works (TARGET=local: the running `make local`)
+	$(BIN)/wildrydes smoke --target $(TARGET)
 
 bench: setup ## benchmarks (minutes); results are written to bench/results/
 	$(BIN)/python -m bench.moto_sqs

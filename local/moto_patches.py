@@ -34,6 +34,8 @@ from typing import Any
 
 from moto.sqs.models import Queue, SQSBackend
 
+from local import move_tasks
+
 COUNTS = ("approximate_number_of_messages", "approximate_number_of_messages_not_visible",
           "approximate_number_of_messages_delayed")
 _counts_skipped = threading.local()
@@ -97,9 +99,11 @@ def apply() -> None:
     _originals["SQSBackend.receive_message"] = SQSBackend.receive_message
     SQSBackend.receive_message = _atomic_receive(  # type: ignore[method-assign]
         _without_counts(SQSBackend.receive_message))
+    move_tasks.install()
 
 
 def remove() -> None:
+    move_tasks.uninstall()
     for key, original in _originals.items():
         owner, name = key.split(".")
         setattr(Queue if owner == "Queue" else SQSBackend, name, original)

@@ -89,8 +89,9 @@ class Outcome:
 
     @property
     def category(self) -> str:
-        if self.ride_id is not None and 200 <= self.status < 300:
-            return "accepted"
+        """accepted (a ride in), poison (an invalid body in: the point of --via topic --invalid), rejected, failed."""
+        if 200 <= self.status < 300 and (self.ride_id is not None or not self.valid):
+            return "accepted" if self.valid else "poison"
         if 400 <= self.status < 500:
             return "rejected"
         return "failed"
@@ -111,12 +112,12 @@ class SendReport:
     def summary(self) -> dict[str, Any]:
         categories = Counter(o.category for o in self.outcomes)
         latencies = sorted(o.latency for o in self.outcomes)
+        invalid_answer = "poison" if self.via == "topic" else "rejected"  # what an invalid body should get
         return {
             "via": self.via, "sent": len(self.outcomes), "accepted": categories["accepted"],
-            "rejected": categories["rejected"], "failed": categories["failed"],
+            "rejected": categories["rejected"], "failed": categories["failed"], "poison": categories["poison"],
             "invalid_sent": sum(not o.valid for o in self.outcomes),
-            "unexpected": sum((o.valid and o.category != "accepted") or (not o.valid and o.category != "rejected")
-                              for o in self.outcomes),
+            "unexpected": sum(o.category != ("accepted" if o.valid else invalid_answer) for o in self.outcomes),
             "statuses": {str(k): v for k, v in sorted(Counter(o.status for o in self.outcomes).items())},
             "retries": sum(o.attempts - 1 for o in self.outcomes),
             "elapsed_seconds": round(self.elapsed, 3),

@@ -117,7 +117,9 @@ def run_smoke(target: Any, *, cases: tuple[SmokeCase, ...] = CASES, timeout: flo
             except httpx.HTTPError as error:
                 report.checks.append(Check(f"POST {case.name}", False, f"no answer: {error}"))
                 continue
-            detail = f"{status} {json.dumps(answer)[:160]}"
+            errors = answer.get("errors") if isinstance(answer.get("errors"), list) else []
+            detail = f"{status} " + ("; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors if
+                                               isinstance(e, dict)) if errors else json.dumps(answer)[:120])
             report.checks.append(Check(f"POST {case.name} -> {case.expected_status}", status == case.expected_status,
                                        detail))
             if status == 201 and case.expected_status == 201 and answer.get("id"):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import sys
 from typing import Any
 
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -15,6 +18,11 @@ from ops.smoke import SmokeReport
 from ops.watch import Snapshot
 
 NONE = "\u2013"  # an en dash: no data
+PIPE_WIDTH = 150  # tables are wide: when stdout is not a terminal (a pipe, a file, CI), print them this wide
+
+
+def stdout_console() -> Console:
+    return Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)
 
 
 def shown(value: Any, fmt: str = "{:,.0f}") -> str:
@@ -35,6 +43,7 @@ def send_summary(summary: dict[str, Any]) -> Table:
             ("accepted", f"{summary['accepted']:,}"), ("rejected (4xx)", f"{summary['rejected']:,}"),
             ("failed (5xx, no answer)", f"{summary['failed']:,}"),
             ("invalid requests sent", f"{summary['invalid_sent']:,}"),
+            *([("poison published (--via topic)", f"{summary['poison']:,}")] if summary["via"] == "topic" else []),
             ("unexpected answers", f"{summary['unexpected']:,}"),
             ("statuses", ", ".join(f"{n} x {s}" for s, n in summary["statuses"].items())),
             ("retries", f"{summary['retries']:,}"), ("elapsed", f"{summary['elapsed_seconds']:.1f} s"),
@@ -70,7 +79,7 @@ def watch_table(snapshot: Snapshot) -> Table:
 
 
 def dead_letter_table(letters: list[DeadLetter]) -> Table:
-    table = Table(title=f"{len(letters)} dead letters", caption=(
+    table = Table(title=plural(len(letters), "dead letter"), caption=(
         "DLQ: dlq (failed maxReceiveCount times) or sub (SNS could not deliver to the queue); receives include looks "
         "like this one; first failure in UTC; `dlq show` takes a message id prefix"))
     for name in ("service", "DLQ", "message id", "ride id", "receives", "first failure"):
@@ -95,19 +104,26 @@ def redrive_table(results: list[RedriveResult]) -> Table:
     return table
 
 
+def plural(count: int, word: str) -> str:
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
 def pending_table(rides: list[PendingRide]) -> Table:
-    table = Table(title=f"{len(rides)} rides PENDING (stored, never published)")
-    for name in ("id", "created", "from", "to", "fare", "distance"):
+    table = Table(title=f"{plural(len(rides), 'ride')} PENDING (stored, never published)")
+    for name in ("id", "created (UTC)", "from", "to", "fare", "distance"):
         table.add_column(name)
     for ride in rides:
         row = ride.row()
-        table.add_row(row["id"], shown(row["created_at"], "{}"), str(row["from"]), str(row["to"]),
+        created = NONE if row["created_at"] is None else dt.datetime.fromtimestamp(
+            row["created_at"], dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(row["id"], created, str(row["from"]), str(row["to"]),
                       shown(row["fare"], "{:g}"), shown(row["distance"], "{:g}"))
     return table
 
 
 def republish_table(results: list[Republished]) -> Table:
-    table = Table(title=f"Republished {sum(r.message_id is not None for r in results)} of {len(results)} rides")
+    table = Table(title=f"Republished {sum(r.message_id is not None for r in results)} of "
+                        f"{plural(len(results), 'ride')}")
     for name in ("id", "message id", "marked PUBLISHED", "error"):
         table.add_column(name)
     for r in results:

@@ -13,8 +13,6 @@ import argparse
 import sys
 import time
 
-from rich.console import Console
-
 from local.assembly import ROOT
 from local.cloud import LocalCloud
 from ops import views
@@ -60,7 +58,7 @@ def drain_line(snapshot: Snapshot) -> str:
 
 
 def run(cloud: LocalCloud, args: argparse.Namespace, started: float) -> int:
-    console = Console()
+    console = views.stdout_console()
     target: Target = target_from_endpoints(cloud.endpoints())
     print(f"Local cloud up in {time.monotonic() - started:.1f} s: API {target.api_url}, AWS {target.endpoint_url}")
     settings, _ = read_template(args.cdk_out / f"{target.stack_name}.template.json")

@@ -42,8 +42,7 @@ rides_app = typer.Typer(no_args_is_help=True, help="Rides stuck PENDING in the R
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(rides_app, name="rides")
 
-# Tables are wide: when stdout is not a terminal (a pipe, a file, CI), print them 150 columns wide.
-out = Console(width=None if sys.stdout.isatty() else 150)
+out = views.stdout_console()
 err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -116,7 +115,7 @@ def send(
     retries: Annotated[int, typer.Option(help="Retries of a 429/5xx/no answer, with backoff.")] = 5,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write accepted rides (id, fare, distance) as "
                                                                  "JSON lines, for `wildrydes reconcile`.")] = None,
-    outcomes: Annotated[bool, typer.Option(help="With --json: include every request's outcome.")] = False,
+    outcomes: Annotated[bool, typer.Option("--outcomes", help="With --json: include every request's outcome.")] = False,
     target: TargetOption = "aws", stack: StackOption = None, region: RegionOption = None,
     endpoints: EndpointsOption = None, as_json: JsonOption = False,
 ) -> None:

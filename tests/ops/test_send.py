@@ -149,9 +149,12 @@ def test_the_summary_counts_categories_and_unexpected_answers():
         Outcome(3, False, 201, 0.05, 1, ride_id="b", fare=1.0, distance=1.0),  # an invalid body accepted!
     ])
     summary = report.summary()
-    assert (summary["accepted"], summary["rejected"], summary["failed"], summary["unexpected"]) == (2, 1, 1, 2)
+    assert (summary["accepted"], summary["rejected"], summary["failed"], summary["poison"]) == (1, 1, 1, 1)
+    assert summary["unexpected"] == 2  # the 503 and the invalid body the API took
     assert summary["statuses"] == {"201": 2, "400": 1, "503": 1} and summary["retries"] == 3
     assert summary["achieved_rate"] == 2.0 and summary["latency_ms"]["p99"] == 500.0
+    topic = SendReport(via="topic", outcomes=[Outcome(0, False, 200, 0.1, 1), Outcome(1, True, 200, 0.1, 1, "r")])
+    assert (topic.summary()["poison"], topic.summary()["accepted"], topic.summary()["unexpected"]) == (1, 1, 0)
 
 
 def test_accepted_rides_round_trip_through_a_file(tmp_path: Path):

@@ -32,6 +32,7 @@ PEEK_VISIBILITY_SECONDS = 30
 EXCERPT_LENGTH = 60
 MOVE_POLL_SECONDS = 0.5
 ACTIVE_MOVE = ("RUNNING", "CANCELLING")
+CLOCK_SKEW_MS = 5_000  # a task that started up to this long before our clock says may still be ours
 
 
 @dataclass
@@ -139,26 +140,34 @@ def redrive_queue_dlq(sqs: Any, service: Service, *, rate: int | None = None,
     """Move the service DLQ's messages back to the service queue with an SQS message move task."""
     assert service.dlq_url
     source = queue_arn(sqs, service.dlq_url)
-    running = sqs.list_message_move_tasks(SourceArn=source, MaxResults=1).get("Results", [])
-    if not (running and running[0]["Status"] in ACTIVE_MOVE):  # else follow the task already moving them
+    latest = sqs.list_message_move_tasks(SourceArn=source, MaxResults=1).get("Results", [])
+    if latest and latest[0]["Status"] in ACTIVE_MOVE:  # follow the task already moving them
+        handle, not_before = latest[0].get("TaskHandle"), int(latest[0].get("StartedTimestamp", 0))
+    else:
         if _visible(sqs, service.dlq_url) == 0:
             return RedriveResult(service.name, "dlq", 0, 0, "EMPTY")
         arguments: dict[str, Any] = {"SourceArn": source, "DestinationArn": queue_arn(sqs, service.queue_url)}
         if rate:
             arguments["MaxNumberOfMessagesPerSecond"] = rate
+        not_before = int(time.time() * 1000) - CLOCK_SKEW_MS
         try:
-            sqs.start_message_move_task(**arguments)
+            handle = sqs.start_message_move_task(**arguments)["TaskHandle"]
         except ClientError as error:
             raise OpsError(f"{service.name}: StartMessageMoveTask refused: "
                            f"{error.response.get('Error', {}).get('Message')}") from error
     while True:
-        task = sqs.list_message_move_tasks(SourceArn=source, MaxResults=1)["Results"][0]
-        moved, to_move = int(task.get("ApproximateNumberOfMessagesMoved", 0)), \
-            int(task.get("ApproximateNumberOfMessagesToMove", 0))
-        if on_progress:
-            on_progress(moved, to_move)
-        if task["Status"] not in ACTIVE_MOVE:
-            return RedriveResult(service.name, "dlq", moved, to_move, task["Status"], task.get("FailureReason"))
+        task = next(iter(sqs.list_message_move_tasks(SourceArn=source, MaxResults=1).get("Results", [])), {})
+        # The list shows a task's handle only while it runs: know ours by its handle, or once it is over by
+        # its start time (an older task may still be listed first for a moment after the start).
+        ours = task.get("TaskHandle") == handle or int(task.get("StartedTimestamp", 0)) >= not_before
+        if ours:
+            not_before = max(not_before, int(task.get("StartedTimestamp", 0)))
+            moved = int(task.get("ApproximateNumberOfMessagesMoved", 0))
+            to_move = int(task.get("ApproximateNumberOfMessagesToMove", 0))
+            if on_progress:
+                on_progress(moved, to_move)
+            if task["Status"] not in ACTIVE_MOVE:
+                return RedriveResult(service.name, "dlq", moved, to_move, task["Status"], task.get("FailureReason"))
         sleep(MOVE_POLL_SECONDS)
 
 

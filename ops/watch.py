@@ -15,6 +15,7 @@ attributed to the service whose queue, DLQ or function its metric watches.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -180,8 +181,6 @@ def wait_until_drained(target: Any, *, timeout: float, quiet_polls: int = 2, int
                        sleep: Callable[[float], None] | None = None,
                        clock: Callable[[], float] | None = None) -> bool:
     """Poll snapshots until every queue is empty `quiet_polls` times in a row; False on timeout."""
-    import time
-
     sleep = sleep or time.sleep
     clock = clock or time.monotonic
     deadline, quiet = clock() + timeout, 0

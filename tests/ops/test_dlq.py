@@ -9,7 +9,7 @@ import time
 import boto3
 import pytest
 
-from ops.dlq import dead_letter, peek, raw_delivery, redrive_subscription_dlq
+from ops.dlq import dead_letter, peek, raw_delivery, redrive_queue_dlq, redrive_subscription_dlq
 from ops.services import Service
 from ops.traffic import ride_attributes, ride_message
 
@@ -103,3 +103,40 @@ def test_an_sns_envelope_is_unwrapped_to_what_raw_delivery_would_have_queued():
     raw = {"fare": {"DataType": "Number", "StringValue": "80.0", "StringListValues": []}}
     assert raw_delivery('{"id":"r1"}', raw) == ('{"id":"r1"}', {"fare": {"DataType": "Number",
                                                                          "StringValue": "80.0"}})
+
+
+class FakeMoveTasks:
+    """SQS answering ListMessageMoveTasks from a script: an older task first (listed late), then ours."""
+
+    def __init__(self, listings: list[list[dict]]):
+        self.listings, self.started = listings, []
+
+    def get_queue_attributes(self, QueueUrl, AttributeNames):
+        return {"Attributes": {"QueueArn": f"arn:aws:sqs:us-east-1:1:{QueueUrl.rsplit('/', 1)[-1]}",
+                               "ApproximateNumberOfMessages": "3"}}
+
+    def list_message_move_tasks(self, SourceArn, MaxResults):
+        return {"Results": self.listings.pop(0) if len(self.listings) > 1 else self.listings[0]}
+
+    def start_message_move_task(self, **arguments):
+        self.started.append(arguments)
+        return {"TaskHandle": "ours"}
+
+
+def test_a_queue_redrive_follows_its_own_task_not_an_older_one():
+    now_ms = int(time.time() * 1000)
+    old = {"Status": "COMPLETED", "StartedTimestamp": now_ms - 600_000, "ApproximateNumberOfMessagesMoved": 9,
+           "ApproximateNumberOfMessagesToMove": 9}
+    running = {"Status": "RUNNING", "TaskHandle": "ours", "StartedTimestamp": now_ms,
+               "ApproximateNumberOfMessagesMoved": 1, "ApproximateNumberOfMessagesToMove": 3}
+    done = {**running, "Status": "COMPLETED", "ApproximateNumberOfMessagesMoved": 3}
+    del done["TaskHandle"]
+    sqs = FakeMoveTasks([[old], [old], [running], [done]])
+    progress = []
+    service = Service("Billing", queue_url="https://sqs/1/billing", dlq_url="https://sqs/1/billing-dlq")
+    result = redrive_queue_dlq(sqs, service, rate=50, on_progress=lambda m, t: progress.append((m, t)),
+                               sleep=lambda _: None)
+    assert (result.status, result.moved, result.to_move) == ("COMPLETED", 3, 3)
+    assert progress == [(1, 3), (3, 3)]  # never the older task's 9
+    assert sqs.started == [{"SourceArn": "arn:aws:sqs:us-east-1:1:billing-dlq",
+                            "DestinationArn": "arn:aws:sqs:us-east-1:1:billing", "MaxNumberOfMessagesPerSecond": 50}]

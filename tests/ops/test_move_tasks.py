@@ -110,7 +110,7 @@ def test_an_explicit_destination_and_a_rate_limit(sqs, queues):
 
 def test_one_active_task_per_source_and_cancel(sqs, queues):
     dlq, source = queues()
-    dead_letter(sqs, source, [f"m{n}" for n in range(6)], dlq)
+    dead_letter(sqs, source, [f"m{n}" for n in range(20)], dlq)  # 20 s to move at 1 a second
     handle = sqs.start_message_move_task(SourceArn=arn(sqs, dlq), MaxNumberOfMessagesPerSecond=1)["TaskHandle"]
     assert error_of(lambda: sqs.start_message_move_task(SourceArn=arn(sqs, dlq))) == (
         "InvalidParameterValue", "There is already a task running. Only one active task is allowed for a source "
@@ -120,8 +120,8 @@ def test_one_active_task_per_source_and_cancel(sqs, queues):
     assert moved >= 1
     wait_for(lambda: latest(sqs, dlq)["Status"] == "CANCELLED", what="the task cancelled")
     task = latest(sqs, dlq)
-    assert task["ApproximateNumberOfMessagesMoved"] < 6
-    assert depth(sqs, dlq) + len(drain(sqs, source)) == 6  # the rest stays in the DLQ; nothing lost
+    assert task["ApproximateNumberOfMessagesMoved"] < 20
+    assert depth(sqs, dlq) + len(drain(sqs, source)) == 20  # the rest stays in the DLQ; nothing lost
     assert error_of(lambda: sqs.cancel_message_move_task(TaskHandle=handle))[0] == "InvalidParameterValue"
     sqs.start_message_move_task(SourceArn=arn(sqs, dlq))  # a new task may start once the last one is over
     wait_for(lambda: latest(sqs, dlq)["Status"] == "COMPLETED", what="the second task")

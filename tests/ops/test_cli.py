@@ -37,3 +37,10 @@ def test_bad_options_are_one_line_errors(tmp_path: Path):
     assert result.exit_code == 2 and result.stderr.strip() == "error: --rides must be at least 1"
     result = CliRunner().invoke(app, ["watch", "--once", "--target", "mars"])
     assert result.exit_code == 2 and result.stderr.strip() == "error: --target must be one of aws, local, not 'mars'"
+
+
+def test_a_stack_that_is_not_deployed_is_one_line(aws):
+    result = CliRunner().invoke(app, ["watch", "--once", "--stack", "Nope"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.strip() == ("error: stack Nope is not deployed in us-east-1: run `make deploy`, or name "
+                                     "another with --stack / STACK_NAME")

@@ -12,6 +12,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDK    := node_modules/.bin/cdk
 CDK_FLAGS := --no-notices --no-version-reporting
 RIDES  ?= 60
+TARGET ?= aws
 PYTEST_ARGS ?=
 # Deploying (see README "Deploy to a sandbox account"): every one optional.
 CDK_OUT ?= cdk.out
@@ -28,16 +29,17 @@ PREFLIGHT := $(BIN)/python -m scripts.preflight --cdk-out $(CDK_OUT) $(if $(STAC
 	$(if $(POWERTOOLS_PARAMETER),--parameter PowertoolsLayerParameter=$(POWERTOOLS_PARAMETER))
 
 .PHONY: help setup test lint unit infra local-tests deploy-tests synth preflight deploy destroy bootstrap diff rehearse demo \
-	local bench clean review review-readme bench-review
+	local smoke bench clean review review-readme bench-review
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+$(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11+ is needed)"; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: Python 3.11+ is needed"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 $(CHECKOV_VENV)/bin/.installed: requirements-checkov.txt
@@ -110,6 +112,9 @@ review-readme: setup ## regenerate the README's architecture diagram from the sy
 
 bench-review: setup ## time make review (beyond synth, with a synth, with BASE); bench/results/review.json
 	$(BIN)/python -m bench.review_speed $(if $(RUNS),--runs $(RUNS))
+
+smoke: setup ## prove the deployed stack works (TARGET=local: the running `make local`)
+	$(BIN)/wildrydes smoke --target $(TARGET)
 
 bench: setup ## benchmarks (minutes); results are written to bench/results/
 	$(BIN)/python -m bench.moto_sqs

@@ -59,6 +59,8 @@ from moto.moto_api._internal import mock_random
 from moto.sqs import models as sqs_models
 from moto.sqs.models import Queue, SQSBackend
 
+from local import move_tasks
+
 COUNTS = ("approximate_number_of_messages", "approximate_number_of_messages_not_visible",
           "approximate_number_of_messages_delayed")
 _state = threading.local()  # per thread: counts skipped, lazy message lists, memoised attributes
@@ -233,9 +235,11 @@ def apply() -> None:
     sqs_models.generate_receipt_handle = _receipt_handle
     _originals["boto3_session.get_available_regions"] = boto3.session.Session.get_available_regions
     boto3.session.Session.get_available_regions = _available_regions  # type: ignore[method-assign]
+    move_tasks.install()
 
 
 def remove() -> None:
+    move_tasks.uninstall()
     owners = {"Queue": Queue, "SQSBackend": SQSBackend, "backends": backends, "core_responses": core_responses,
               "sqs_models": sqs_models, "boto3_session": boto3.session.Session}
     for key, original in _originals.items():

@@ -1,26 +1,26 @@
 """At load, with faults: nothing lost, nothing processed twice, nothing astray.
 
-5,000 rides through the API; consumers fail 30% of records at random; poison messages (5% of rides)
-are published to the topic and reach every queue; mid-run one consumer's execution environments are
-killed (as a crash would) and another service's pollers are paused, then resumed. Afterwards every
-service is reconciled exactly against its own subscription filter.
+5,000 rides through the API (`wildrydes send`); consumers fail 30% of records at random; a poison
+message (5% of requests) is published to the topic after every twentieth request; mid-run one
+consumer's execution environments are killed (as a crash would) and another service's pollers are
+paused, then resumed. Afterwards every service is reconciled exactly (`wildrydes`'s reconcile)
+against its own subscription filter, and every ride in the Rides table is PUBLISHED.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from bench.local_cloud_load import reconcile_services, send_rides
-from scripts.rides import ride_mix
+from bench.local_cloud_load import exact, load, queued
+from ops.reconcile import reconcile
+from ops.target import target_from_endpoints
 from tests.local.conftest import start_cloud, wait_for
 
 RIDES = 5000
-POISON_EVERY = 20  # 5%
 CRASHED, PAUSED = "CustomerNotification", "CustomerAccounting"
 
 
@@ -31,46 +31,32 @@ def faulty_cloud(cloud_assembly: Path, tmp_path_factory: pytest.TempPathFactory)
     cloud.stop()
 
 
-def queued(cloud) -> int:
-    sqs = cloud.clients.client("sqs")
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    return sum(int(value) for m in cloud.mappings
-               for value in sqs.get_queue_attributes(QueueUrl=m.queue_url, AttributeNames=names)["Attributes"].values())
-
-
 def test_5000_rides_with_faults_reconcile_exactly(faulty_cloud):
     cloud = faulty_cloud
-    rides = list(ride_mix(RIDES, seed=5))
-    progress = {"sent": 0}
-    faults: dict[str, object] = {}
+    target = target_from_endpoints(cloud.endpoints())
+    faults: dict[str, int] = {}
+    sent = itertools.count(1)
 
-    def inject_faults() -> None:  # while the rides go out: pause one service, crash another, resume
-        wait_for(lambda: progress["sent"] >= RIDES // 5, timeout=300, what="a fifth of the rides sent")
-        cloud.pause(PAUSED)
-        wait_for(lambda: progress["sent"] >= 2 * RIDES // 5, timeout=300, what="two fifths sent")
-        faults["killed"] = cloud.kill_environments(CRASHED)
-        wait_for(lambda: progress["sent"] >= 3 * RIDES // 5, timeout=300, what="three fifths sent")
-        faults["backlog"] = int(cloud.clients.client("sqs").get_queue_attributes(
-            QueueUrl=cloud.outputs[f"{PAUSED}QueueUrl"], AttributeNames=["ApproximateNumberOfMessages"])[
-            "Attributes"]["ApproximateNumberOfMessages"])
-        cloud.resume(PAUSED)
+    def inject_faults(_outcome: object) -> None:  # while the rides go out: pause one service, crash another
+        count = next(sent)  # one number per request, whichever sender thread counts it
+        if count == RIDES // 5:
+            cloud.pause(PAUSED)
+        elif count == 2 * RIDES // 5:
+            faults["killed"] = cloud.kill_environments(CRASHED)
+        elif count == 3 * RIDES // 5:
+            faults["backlog"] = int(target.client("sqs").get_queue_attributes(
+                QueueUrl=cloud.outputs[f"{PAUSED}QueueUrl"], AttributeNames=["ApproximateNumberOfMessages"])[
+                "Attributes"]["ApproximateNumberOfMessages"])
+            cloud.resume(PAUSED)
 
-    injector = threading.Thread(target=inject_faults, daemon=True)
-    injector.start()
-    sent = send_rides(cloud.outputs, cloud.clients.client, rides, clients=8, poison_every=POISON_EVERY,
-                      progress=progress)
-    injector.join(timeout=60)
-    assert sent["statuses"] == {201: RIDES}
+    report, poison = load(target, rides=RIDES, clients=8, poison_every=20, seed=5, on_outcome=inject_faults)
+    assert report.summary()["accepted"] == RIDES
     assert faults["killed"] >= 1, "the crash hit no running environment"
     assert faults["backlog"] > 100, "the paused service did not build a backlog"
 
-    wait_for(lambda: queued(cloud) == 0, timeout=180, what="every queue drained")
-    time.sleep(1)  # the last deletes settle
-    report = reconcile_services(cloud.outputs, cloud.clients.client, sent["accepted"])
-    print(json.dumps(report, indent=1))
-    for service, row in report["services"].items():
-        assert row["lost"] == 0 and row["astray"] == 0, (service, row)
-        assert row["processed"] + row["in_dlq"] - row["processed_and_in_dlq"] == row["expected"], (service, row)
-        assert row["poison_in_dlq"] == sent["poison"], (service, row)
-    assert report["rides_table"] == {"PUBLISHED": RIDES}
-    assert cloud.status()["mappings"][cloud.mapping(CRASHED).function.logical_id]["cold_starts"] >= 2
+    wait_for(lambda: queued(target) == 0, timeout=180, what="every queue drained")
+    reconciliation = reconcile(target, report.accepted())
+    print(json.dumps(reconciliation.as_dict(), indent=1))
+    assert exact(target, reconciliation, RIDES, poison), reconciliation.as_dict()
+    crashed = cloud.status()["mappings"][cloud.mapping(CRASHED).function.logical_id]
+    assert crashed["cold_starts"] > cloud.mapping(CRASHED).max_concurrency  # environments started again

@@ -1,0 +1,197 @@
+"""Rich tables for the CLI: one function per command's data, nothing computed here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ops.dlq import DeadLetter, RedriveResult
+from ops.pending_rides import PendingRide, Republished
+from ops.plan import Plan, human_duration
+from ops.reconcile import Reconciliation
+from ops.smoke import SmokeReport
+from ops.watch import Snapshot
+
+NONE = "\u2013"  # an en dash: no data
+PIPE_WIDTH = 150  # tables are wide: when stdout is not a terminal (a pipe, a file, CI), print them this wide
+
+
+def stdout_console() -> Console:
+    return Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)
+
+
+def shown(value: Any, fmt: str = "{:,.0f}") -> str:
+    return NONE if value is None else fmt.format(value)
+
+
+def _yes(ok: bool) -> Text:
+    return Text("yes", style="green") if ok else Text("NO", style="bold red")
+
+
+def send_summary(summary: dict[str, Any]) -> Table:
+    table = Table(title=f"Sent {summary['sent']:,} requests via {summary['via']}"
+                        + (" (interrupted)" if summary["interrupted"] else ""), show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    latency = summary["latency_ms"]
+    for name, value in (
+            ("accepted", f"{summary['accepted']:,}"), ("rejected (4xx)", f"{summary['rejected']:,}"),
+            ("failed (5xx, no answer)", f"{summary['failed']:,}"),
+            ("invalid requests sent", f"{summary['invalid_sent']:,}"),
+            *([("poison published (--via topic)", f"{summary['poison']:,}")] if summary["via"] == "topic" else []),
+            ("unexpected answers", f"{summary['unexpected']:,}"),
+            ("statuses", ", ".join(f"{n} x {s}" for s, n in summary["statuses"].items())),
+            ("retries", f"{summary['retries']:,}"), ("elapsed", f"{summary['elapsed_seconds']:.1f} s"),
+            ("achieved rate", f"{summary['achieved_rate']:.1f} requests/s"),
+            ("latency p50 / p95 / p99", f"{latency['p50']:.0f} / {latency['p95']:.0f} / {latency['p99']:.0f} ms")):
+        table.add_row(name, value)
+    return table
+
+
+def _alarm_cell(alarms: dict[str, list[str]]) -> Text:
+    if alarms.get("ALARM"):
+        return Text("ALARM: " + ", ".join(alarms["ALARM"]), style="bold red")
+    counts = [f"{len(names)} {state.lower().replace('_', ' ')}" for state, names in sorted(alarms.items())]
+    return Text(", ".join(counts) or NONE, style="green" if alarms else "")
+
+
+def watch_table(snapshot: Snapshot) -> Table:
+    table = Table(title=f"{snapshot.stack} ({snapshot.target}) at {snapshot.time}", caption=(
+        f"oldest: age of the oldest message; invocations and concurrency: last {snapshot.window_minutes} min "
+        f"(CloudWatch); {NONE}: no data"))
+    for name, justify in (("service", "left"), ("waiting", "right"), ("in flight", "right"), ("oldest", "right"),
+                          ("DLQ", "right"), ("sub DLQ", "right"), ("invocations", "right"), ("concurrency", "right"),
+                          ("alarms", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for s in snapshot.services:
+        dlq_style = "bold red" if (s.dlq or s.subscription_dlq) else ""
+        table.add_row(s.service, f"{s.visible:,}", f"{s.in_flight:,}", shown(s.oldest_age_seconds, "{:,.0f} s"),
+                      Text(shown(s.dlq), style=dlq_style), Text(shown(s.subscription_dlq), style=dlq_style),
+                      shown(s.invocations), shown(s.concurrency), _alarm_cell(s.alarms))
+    if snapshot.other_alarms:
+        table.add_row("(stack)", "", "", "", "", "", "", "", _alarm_cell(snapshot.other_alarms))
+    return table
+
+
+def dead_letter_table(letters: list[DeadLetter]) -> Table:
+    table = Table(title=plural(len(letters), "dead letter"), caption=(
+        "DLQ: dlq (failed maxReceiveCount times) or sub (SNS could not deliver to the queue); receives include looks "
+        "like this one; first failure in UTC; `dlq show` takes a message id prefix"))
+    for name in ("service", "DLQ", "message id", "ride id", "receives", "first failure"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("body", overflow="ellipsis", no_wrap=True, max_width=30)
+    for letter in letters:
+        row = letter.row()
+        failed = row["first_failure"] or NONE
+        table.add_row(row["service"], "sub" if row["queue"] == "subscription" else row["queue"],
+                      row["message_id"][:8] + "…", row["ride_id"] or NONE, str(row["receive_count"]),
+                      failed[5:19].replace("T", " ") if failed != NONE else failed, row["excerpt"])
+    return table
+
+
+def redrive_table(results: list[RedriveResult]) -> Table:
+    table = Table(title="Redrive")
+    for name in ("service", "DLQ", "moved", "status", "detail"):
+        table.add_column(name)
+    for r in results:
+        style = "green" if r.status in ("COMPLETED", "EMPTY") else "bold red"
+        table.add_row(r.service, r.kind, f"{r.moved:,}/{r.to_move:,}", Text(r.status, style=style), r.detail or "")
+    return table
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
+def pending_table(rides: list[PendingRide]) -> Table:
+    table = Table(title=f"{plural(len(rides), 'ride')} PENDING (stored, never published)")
+    for name in ("id", "created (UTC)", "from", "to", "fare", "distance"):
+        table.add_column(name)
+    for ride in rides:
+        row = ride.row()
+        created = NONE if row["created_at"] is None else dt.datetime.fromtimestamp(
+            row["created_at"], dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(row["id"], created, str(row["from"]), str(row["to"]),
+                      shown(row["fare"], "{:g}"), shown(row["distance"], "{:g}"))
+    return table
+
+
+def republish_table(results: list[Republished]) -> Table:
+    table = Table(title=f"Republished {sum(r.message_id is not None for r in results)} of "
+                        f"{plural(len(results), 'ride')}")
+    for name in ("id", "message id", "marked PUBLISHED", "error"):
+        table.add_column(name)
+    for r in results:
+        table.add_row(r.id, r.message_id or NONE, _yes(r.marked), r.error or "")
+    return table
+
+
+def plan_tables(plan: Plan) -> list[Table]:
+    a = plan.assumptions
+    per = (f"{a.seconds_per_batch:g} s a round of {a.parallel} records" if a.parallel
+           else f"{a.seconds_per_batch:g} s a batch")
+    capacity = Table(title="Capacity", caption=(
+        f"batch time: {per}; throughput = concurrency x batch / batch time"
+        + (f"; rate {a.rate:g} rides/s" if a.rate else "") + (f"; backlog {a.backlog:,}" if a.backlog is not None
+                                                               else "")))
+    capacity.add_column("service", no_wrap=True)
+    for name in ("batch", "window", "max conc.", "batch time", "msg/s", "drain backlog", "conc. for rate",
+                 "visibility >= 6xT+W", "maxReceive >= 5"):
+        capacity.add_column(name, justify="right")
+    for s in plan.services:
+        capacity.add_row(
+            s.service, str(s.batch_size), f"{s.window_seconds} s", str(s.max_concurrency), f"{s.batch_seconds:g} s",
+            f"{s.throughput_per_second:,.1f}", NONE if s.drain_seconds is None else human_duration(s.drain_seconds),
+            shown(s.concurrency_needed),
+            Text(f"{s.visibility_seconds} >= {s.visibility_minimum}", style="green" if s.visibility_ok else "bold red"),
+            Text(shown(s.max_receive_count), style="green" if s.max_receive_count_ok else "bold red"))
+    prices = plan.prices
+    cost = Table(title="Cost per million rides", caption=(
+        f"{prices['currency']} list prices, {prices['region']}, looked up {prices['date']} (ops/prices.toml); "
+        "service lines summed over the services (--json: each)"))
+    for name in ("item", "quantity", "unit price", "cost"):
+        cost.add_column(name, justify="left" if name == "item" else "right")
+    merged: dict[str, list[Any]] = {}
+    for line in plan.costs:  # one row per item, services summed
+        row = merged.setdefault(line.component, [0.0, line.unit, line.unit_price, 0.0, set()])
+        row[0] += line.quantity
+        row[3] += line.cost
+        if line.service:
+            row[4].add(line.service)
+    for component, (quantity, unit, price, total, services) in merged.items():
+        label = f"{component} x {len(services)} services" if len(services) > 1 else component
+        per = f"{price * 1e6:,.4g} / million" if unit != "GB-s" else f"{price:.10f}".rstrip("0") + " / GB-s"
+        cost.add_row(label, f"{quantity:,.0f} {unit}", per, f"{total:,.4f}")
+    cost.add_row(Text("total", style="bold"), "", "", Text(f"{plan.cost_per_million:,.2f}", style="bold"))
+    return [capacity, cost]
+
+
+def reconciliation_table(result: Reconciliation, extra: dict[str, dict[str, str]] | None = None) -> Table:
+    extra = extra or {}
+    columns = ["service", "expected", "processed", "in DLQ", "poison", "lost", "astray", *next(iter(extra.values()),
+                                                                                               {}).keys()]
+    table = Table(title=f"Reconciliation of {result.accepted:,} accepted rides", caption="Rides table: " + ", ".join(
+        f"{n:,} {status}" for status, n in sorted(result.rides_status.items())))
+    for name in columns:
+        table.add_column(name, justify="left" if name == "service" else "right")
+    for s in result.services:
+        bad = "bold red"
+        table.add_row(s.service, shown(s.expected, "{}"), str(s.processed), str(s.in_dlq), str(s.poison),
+                      Text(str(s.lost), style=bad if s.lost else "green"),
+                      Text(str(s.astray), style=bad if s.astray else "green"), *extra.get(s.service, {}).values())
+    return table
+
+
+def smoke_table(report: SmokeReport) -> Table:
+    table = Table(title=f"Smoke test of {report.stack} ({report.target}): {'PASSED' if report.ok else 'FAILED'} "
+                        f"in {report.seconds:.1f} s")
+    for name in ("check", "ok", "detail"):
+        table.add_column(name, overflow="fold")
+    for check in report.checks:
+        table.add_row(check.name, _yes(check.ok), check.detail)
+    return table

@@ -1,0 +1,368 @@
+"""`wildrydes`: operate the stack, local (`--target local`) or deployed (`--target aws`, the default).
+
+A thin Typer layer over ops/ (where the logic and its tests are): parse options, call one function,
+print a Rich table or `--json`. Every user error is one line on stderr and a non-zero exit.
+
+Adding a command from another module is one line, e.g.
+    app.command("preflight")(preflight.main)        # a function with Typer-annotated parameters
+    app.add_typer(review.app, name="review")         # or a whole Typer app as a command group
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from rich.console import Console
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ops import dlq as dlq_ops
+from ops import pending_rides, views
+from ops import plan as plan_ops
+from ops.errors import CheckFailed, OpsError
+from ops.reconcile import reconcile as reconcile_rides
+from ops.send import SendOptions, outcome_dicts, read_accepted, write_accepted
+from ops.send import send as send_rides
+from ops.smoke import run_smoke
+from ops.target import ROOT, Target, default_stack_name, resolve
+from ops.watch import snapshot as take_snapshot
+
+app = typer.Typer(name="wildrydes", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  rich_markup_mode="rich", help=__doc__.split("\n\n")[0])
+dlq_app = typer.Typer(no_args_is_help=True, help="Dead-letter queues: list, show, redrive.")
+rides_app = typer.Typer(no_args_is_help=True, help="Rides stuck PENDING in the Rides table.")
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(rides_app, name="rides")
+
+out = views.stdout_console()
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+TargetOption = Annotated[str, typer.Option(
+    "--target", "-t", envvar="WILDRYDES_TARGET",
+    help="aws: a deployed stack (CloudFormation outputs, your credentials); local: the running `make local`.")]
+StackOption = Annotated[str | None, typer.Option(
+    "--stack", help="Stack name (default: $STACK_NAME, else cdk.json's context.wildrydes.stackName).")]
+RegionOption = Annotated[str | None, typer.Option("--region", help="AWS region (default: your AWS configuration).")]
+EndpointsOption = Annotated[Path | None, typer.Option(
+    "--endpoints", envvar="WILDRYDES_ENDPOINTS",
+    help="The local cloud's endpoints file (default .local/endpoints.json).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def handles_errors(command: F) -> F:
+    """One line on stderr and a non-zero exit for what the user can fix; no traceback."""
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except OpsError as error:
+            err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(error.exit_code) from None
+        except NoCredentialsError:
+            err.print("[bold red]error:[/] no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
+                      "AWS_SECRET_ACCESS_KEY, or use --target local", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except ClientError as error:
+            e = error.response.get("Error", {})
+            err.print(f"[bold red]error:[/] AWS refused {error.operation_name}: {e.get('Code')}: {e.get('Message')}",
+                      highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except BotoCoreError as error:
+            err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err.print("interrupted")
+            raise typer.Exit(130) from None
+    return run  # type: ignore[return-value]
+
+
+def target_of(target: str, stack: str | None, region: str | None, endpoints: Path | None) -> Target:
+    return resolve(target, stack=stack, region=region, endpoints_file=endpoints)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def progress(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=False, disable=not console.is_terminal)
+
+
+# -- send ---------------------------------------------------------------------------------------------------
+@app.command(epilog="Examples:  wildrydes send 500 --target local   |   wildrydes send --duration 60 --rate 20 "
+                    "--out rides.jsonl   |   wildrydes send 1000 --via topic --invalid 0.01 --json")
+@handles_errors
+def send(
+    rides: Annotated[int | None, typer.Argument(
+        help="Requests to send (default 100; with --duration: no limit).")] = None,
+    duration: Annotated[float | None, typer.Option(help="Send for this many seconds.")] = None,
+    rate: Annotated[float | None, typer.Option(help="Requests per second (default: as fast as answers come).")] = None,
+    concurrency: Annotated[int, typer.Option(help="Concurrent clients.")] = 16,
+    via: Annotated[str, typer.Option(help="api: POST to the API; topic: publish straight to the topic.")] = "api",
+    extraordinary: Annotated[float, typer.Option(help="Share of valid rides above the filter.")] = 0.3,
+    invalid: Annotated[float, typer.Option(help="Share of requests that are invalid (400s; poison via topic).")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of the ride mix (same seed, same rides).")] = 7,
+    retries: Annotated[int, typer.Option(help="Retries of a 429/5xx/no answer, with backoff.")] = 5,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write accepted rides (id, fare, distance) as "
+                                                                 "JSON lines, for `wildrydes reconcile`.")] = None,
+    outcomes: Annotated[bool, typer.Option("--outcomes", help="With --json: include every request's outcome.")] = False,
+    target: TargetOption = "aws", stack: StackOption = None, region: RegionOption = None,
+    endpoints: EndpointsOption = None, as_json: JsonOption = False,
+) -> None:
+    """Send rides: N requests (or for --duration) at --rate with --concurrency clients; a summary."""
+    options = SendOptions(rides=rides if rides is not None or duration is not None else 100, duration=duration,
+                          rate=rate, concurrency=concurrency, via=via, extraordinary_share=extraordinary,
+                          invalid_share=invalid, seed=seed, retries=retries)
+    options.check()
+    where = target_of(target, stack, region, endpoints)
+    with progress(err) as bar:
+        task = bar.add_task(f"sending to {where.describe()}", total=options.rides)
+        report = send_rides(where, options, on_outcome=lambda _: bar.advance(task))
+    summary = report.summary()
+    if out_file is not None:
+        summary["accepted_file"] = str(out_file)
+        write_accepted(out_file, report)
+    if as_json:
+        print_json({**summary, **({"outcomes": outcome_dicts(report)} if outcomes else {})})
+    else:
+        out.print(views.send_summary(summary))
+        if out_file is not None:
+            out.print(f"Accepted rides written to {out_file} (wildrydes reconcile {out_file})")
+    if summary["accepted"] == 0 and summary["sent"] > summary["invalid_sent"]:
+        raise CheckFailed("no ride was accepted") from None
+
+
+# -- watch --------------------------------------------------------------------------------------------------
+@app.command(epilog="Examples:  wildrydes watch --target local   |   wildrydes watch --once --json")
+@handles_errors
+def watch(
+    once: Annotated[bool, typer.Option("--once", help="Print one snapshot and exit.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between refreshes.")] = 2.0,
+    window: Annotated[int, typer.Option(help="Minutes of CloudWatch data for invocations/concurrency.")] = 5,
+    target: TargetOption = "aws", stack: StackOption = None, region: RegionOption = None,
+    endpoints: EndpointsOption = None, as_json: JsonOption = False,
+) -> None:
+    """Per service: queue waiting / in flight / oldest, DLQ depths, consumer activity, alarms. Ctrl-C stops."""
+    where = target_of(target, stack, region, endpoints)
+    if once:
+        current = take_snapshot(where, window_minutes=window)
+        print_json(current.as_dict()) if as_json else out.print(views.watch_table(current))
+        return
+    stop = threading.Event()
+    try:
+        if as_json:  # one JSON object per line
+            while True:
+                sys.stdout.write(json.dumps(take_snapshot(where, window_minutes=window).as_dict()) + "\n")
+                sys.stdout.flush()
+                stop.wait(interval)
+        with Live(views.watch_table(take_snapshot(where, window_minutes=window)), console=out,
+                  auto_refresh=False) as live:
+            while not stop.wait(interval):
+                live.update(views.watch_table(take_snapshot(where, window_minutes=window)), refresh=True)
+    except KeyboardInterrupt:
+        return
+
+
+# -- dlq ----------------------------------------------------------------------------------------------------
+ServiceArgument = Annotated[str | None, typer.Argument(help="Service name (default: every service).")]
+
+
+@dlq_app.command("list", epilog="Examples:  wildrydes dlq list --target local   |   wildrydes dlq list "
+                                "ExtraordinaryRides --json")
+@handles_errors
+def dlq_list(
+    service: ServiceArgument = None,
+    limit: Annotated[int, typer.Option(help="At most this many messages per DLQ.")] = 100,
+    target: TargetOption = "aws", stack: StackOption = None, region: RegionOption = None,
+    endpoints: EndpointsOption = None, as_json: JsonOption = False,
+) -> None:
+    """List DLQ messages (ride id, body excerpt, receive count, first failure) without consuming them."""
+    where = target_of(target, stack, region, endpoints)
+    letters = dlq_ops.list_dead_letters(where, where.selected(service), limit=limit)
+    print_json([letter.row() for letter in letters]) if as_json else out.print(views.dead_letter_table(letters))
+
+
+@dlq_app.command("show", epilog="Example:  wildrydes dlq show 7d0c…  (a message id or a ride id)")
+@handles_errors
+def dlq_show(
+    key: Annotated[str, typer.Argument(help="Message id or ride id.")],
+    service: ServiceArgument = None,
+    target: TargetOption = "aws", stack: StackOption = None, region: RegionOption = None,
+    endpoints: EndpointsOption = None, as_json: JsonOption = False,
+) -> None:
+    """Show one DLQ message in full (body, attributes), leaving it in its DLQ."""
+    where = target_of(target, stack, region, endpoints)
+    letter = dlq_ops.find_dead_letter(where, where.selected(service), key)
+    if as_json:
+        print_json(letter.full())
+        return
+    full = letter.full()
+    for name in ("service", "queue", "message_id", "ride_id", "receive_count", "first_failure"):
+        out.print(f"[bold]{name}:[/] {full[name]}", highlight=False)
+    out.print("[bold]attributes:[/]", full["attributes"], highlight=False)
+    out.print("[bold]message attributes:[/]", full["message_attributes"], highlight=False)
+    out.print("[bold]body:[/]")
+    try:
+        out.print_json(letter.body)
+    except ValueError:
+        out.print(letter.body, markup=False, highlight=False)
+
+
+@dlq_app.command("redrive", epilog="Examples:  wildrydes dlq redrive --target local   |   wildrydes dlq redrive "
+                                   "CustomerAccounting --rate 50")
+@handles_errors
+def dlq_redrive(
+    service: ServiceArgument = None,
+    rate: Annotated[int | None, typer.Option(help="Messages per second for the move task (1-500; default: "
+                                                  "as fast as SQS chooses).")] = None,
+    target: TargetOption = "aws", stack: StackOption = None, region: RegionOption = None,
+    endpoints: EndpointsOption = None, as_json: JsonOption = False,
+) -> None:
+    """Move DLQ messages back to the service queue: a message move task for the queue's DLQ, send-then-delete
+    for the subscription DLQ (SQS refuses move tasks from DLQs of SNS subscriptions)."""
+    where = target_of(target, stack, region, endpoints)
+    tasks: dict[tuple[str, str], Any] = {}
+    with progress(err) as bar:
+        def advance(service_name: str, kind: str, moved: int, total: int) -> None:
+            key = (service_name, kind)
+            if key not in tasks:
+                tasks[key] = bar.add_task(f"{service_name} {kind}", total=total)
+            bar.update(tasks[key], completed=moved, total=total)
+        results = dlq_ops.redrive(where, where.selected(service), rate=rate, on_progress=advance)
+    print_json([vars(r) for r in results]) if as_json else out.print(views.redrive_table(results))
+    failed = [r for r in results if r.status not in ("COMPLETED", "EMPTY")]
+    if failed:
+        raise CheckFailed("; ".join(f"{r.service} {r.kind}: {r.status} {r.detail or ''}".strip() for r in failed))
+
+
+# -- rides --------------------------------------------------------------------------------------------------
+OlderThan = Annotated[float, typer.Option(
+    "--older-than", help="Only rides created at least this many seconds ago (a request in flight is not stranded).")]
+
+
+@rides_app.command("pending", epilog="Example:  wildrydes rides pending --target local --older-than 0")
+@handles_errors
+def rides_pending(
+    older_than: OlderThan = pending_rides.DEFAULT_MIN_AGE_SECONDS,
+    target: TargetOption = "aws", stack: StackOption = None, region: RegionOption = None,
+    endpoints: EndpointsOption = None, as_json: JsonOption = False,
+) -> None:
+    """List rides stored PENDING: accepted by the first write, never published (the client got a 503)."""
+    where = target_of(target, stack, region, endpoints)
+    found = pending_rides.pending(where, min_age_seconds=older_than)
+    print_json([r.row() for r in found]) if as_json else out.print(views.pending_table(found))
+
+
+@rides_app.command("republish", epilog="Example:  wildrydes rides republish --target local")
+@handles_errors
+def rides_republish(
+    older_than: OlderThan = pending_rides.DEFAULT_MIN_AGE_SECONDS,
+    target: TargetOption = "aws", stack: StackOption = None, region: RegionOption = None,
+    endpoints: EndpointsOption = None, as_json: JsonOption = False,
+) -> None:
+    """Publish each PENDING ride to the topic as the producer would, then mark it PUBLISHED."""
+    where = target_of(target, stack, region, endpoints)
+    results = pending_rides.republish(where, pending_rides.pending(where, min_age_seconds=older_than))
+    print_json([vars(r) for r in results]) if as_json else out.print(views.republish_table(results))
+    if any(r.message_id is None for r in results):
+        raise CheckFailed("some rides could not be published (see the table)")
+
+
+# -- plan ---------------------------------------------------------------------------------------------------
+@app.command(epilog="Examples:  wildrydes plan --concurrency 10 --batch-size 1 --seconds-per-batch 5 --backlog 50000"
+                    "   |   wildrydes plan --concurrency 100 --batch-size 10 --parallel 10 --seconds-per-batch 5 "
+                    "--backlog 50000   |   wildrydes plan --rate 200 --share ExtraordinaryRides=0.3 --json")
+@handles_errors
+def plan(
+    rate: Annotated[float | None, typer.Option(help="Rides per second (default: the API stage's rate limit).")] = None,
+    seconds_per_batch: Annotated[float, typer.Option(help="Seconds an invocation takes for its batch (with "
+                                                          "--parallel: for one round of P records).")] = 1.0,
+    parallel: Annotated[int | None, typer.Option(help="Records the handler processes at once within a batch.")] = None,
+    backlog: Annotated[int | None, typer.Option(help="Messages waiting: how long to drain them.")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Override every service's maximum concurrency.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Override every service's batch size.")] = None,
+    producer_seconds: Annotated[float, typer.Option(help="Producer Lambda seconds per ride (for cost).")] = 0.1,
+    share: Annotated[list[str] | None, typer.Option(help="SERVICE=FRACTION of rides its filter passes "
+                                                         "(default 1); repeatable.")] = None,
+    template: Annotated[Path | None, typer.Option(help="Synthesized template (default cdk.out/<stack>.template."
+                                                       "json).")] = None,
+    prices: Annotated[Path, typer.Option(help="Price table.")] = plan_ops.PRICES_FILE,
+    stack: StackOption = None, as_json: JsonOption = False,
+) -> None:
+    """Throughput, drain time, AWS guidance and cost per million rides, from the synthesized template."""
+    assumptions = plan_ops.Assumptions(
+        seconds_per_batch=seconds_per_batch, parallel=parallel, backlog=backlog, rate=rate,
+        producer_seconds=producer_seconds, shares=plan_ops.parse_shares(share or []), concurrency=concurrency,
+        batch_size=batch_size)
+    path = template or ROOT / "cdk.out" / f"{stack or default_stack_name()}.template.json"
+    result = plan_ops.make_plan(path, assumptions, plan_ops.load_prices(prices))
+    if as_json:
+        print_json(result.as_dict())
+        return
+    for table in views.plan_tables(result):
+        out.print(table)
+    for s in result.services:
+        for warning in s.warnings:
+            out.print(f"[yellow]warning:[/] {s.service}: {warning}", highlight=False)
+
+
+# -- reconcile and smoke --------------------------------------------------------------------------------------
+@app.command(epilog="Example:  wildrydes send 200 --target local --out rides.jsonl && wildrydes reconcile "
+                    "rides.jsonl --target local")
+@handles_errors
+def reconcile(
+    rides_file: Annotated[Path, typer.Argument(help="Accepted rides, JSON lines (wildrydes send --out).")],
+    target: TargetOption = "aws", stack: StackOption = None, region: RegionOption = None,
+    endpoints: EndpointsOption = None, as_json: JsonOption = False,
+) -> None:
+    """Account for every accepted ride in every service: expected, processed, in DLQ, lost, astray."""
+    where = target_of(target, stack, region, endpoints)
+    result = reconcile_rides(where, read_accepted(rides_file))
+    print_json(result.as_dict()) if as_json else out.print(views.reconciliation_table(result))
+    if not result.ok:
+        raise CheckFailed("some rides are lost or astray")
+
+
+@app.command(epilog="Examples:  make smoke   |   make smoke TARGET=local   |   wildrydes smoke --target local --json")
+@handles_errors
+def smoke(
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the rides to reach their tables.")] = 60.0,
+    target: TargetOption = "aws", stack: StackOption = None, region: RegionOption = None,
+    endpoints: EndpointsOption = None, as_json: JsonOption = False,
+) -> None:
+    """Prove a stack works: the workshop's rides each in exactly their tables, DLQs empty, no alarm firing."""
+    where = target_of(target, stack, region, endpoints)
+
+    shown: list[int] = []
+
+    def waiting(found: int, wanted: int, elapsed: float) -> None:
+        line = f"waiting for the rides in their tables: {found}/{wanted} ({elapsed:.0f} s)"
+        if err.is_terminal:
+            status.update(line)
+        elif not shown or shown[-1] != found:  # a line per step when not on a terminal
+            err.print(line, highlight=False)
+        shown.append(found)
+
+    with err.status("posting the smoke rides") as status:
+        report = run_smoke(where, timeout=timeout, on_wait=waiting)
+    print_json(report.as_dict()) if as_json else out.print(views.smoke_table(report))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

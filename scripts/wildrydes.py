@@ -3,9 +3,7 @@
 A thin Typer layer over ops/ (where the logic and its tests are): parse options, call one function,
 print a Rich table or `--json`. Every user error is one line on stderr and a non-zero exit.
 
-Adding a command from another module is one line, e.g.
-    app.command("preflight")(preflight.main)        # a function with Typer-annotated parameters
-    app.add_typer(review.app, name="review")         # or a whole Typer app as a command group
+Commands from other modules are one line each (preflight and review, at the end).
 """
 
 from __future__ import annotations
@@ -34,6 +32,8 @@ from ops.send import send as send_rides
 from ops.smoke import run_smoke
 from ops.target import ROOT, Target, default_stack_name, resolve
 from ops.watch import snapshot as take_snapshot
+from scripts.preflight import preflight
+from scripts.review import review
 
 app = typer.Typer(name="wildrydes", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   rich_markup_mode="rich", help=__doc__.split("\n\n")[0])
@@ -358,6 +358,12 @@ def smoke(
     print_json(report.as_dict()) if as_json else out.print(views.smoke_table(report))
     if not report.ok:
         raise typer.Exit(1)
+
+
+# The same code as `make preflight` and `make review`, as commands of this tool.
+app.command("preflight", help="Check that the account of your credentials is ready for a deploy.")(preflight)
+app.command("review", help="Review the synthesized template (diagram, flows, permissions, findings, changes).")(
+    review)
 
 
 def main() -> None:

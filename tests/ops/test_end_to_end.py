@@ -7,8 +7,6 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
-
 from ops.reconcile import reconcile
 from ops.send import read_accepted
 from ops.smoke import CASES, EVENT_JSON_RIDE, run_smoke
@@ -150,7 +148,6 @@ def test_smoke_passes_on_the_local_cloud(target: Target):
         in names and "no alarm in ALARM" in names
 
 
-@pytest.mark.xfail(strict=True, reason="needs the ride model change from #6")
 def test_make_smoke_passes_with_the_workshops_event_json_ride(endpoints: Path):
     result = run_cli(endpoints, "smoke", "--json")
     report = json.loads(result.stdout)

@@ -14,7 +14,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from stacks.secure_defaults import build_key
+from stacks.secure_defaults import SERVERLESS, acknowledge, build_key
 from stacks.subscriber_service import SubscriberService
 from stacks.unicorn_management import UnicornManagement
 
@@ -37,7 +37,11 @@ class Monitoring(Construct):
             resources=[self.alarm_topic.topic_arn],
             conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}}))
         if alarm_email:
-            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+            email = self.alarm_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+            acknowledge(email, "SNSRedrivePolicy", "An alarm that could not be emailed still stands in CloudWatch "
+                        "(ALARM state, dashboard) and the failed delivery counts in the alarm topic's "
+                        "NumberOfNotificationsFailed; a dead-letter queue behind an email address would hold "
+                        "notifications nobody reads.", pack=SERVERLESS)
 
         self.delivery_failure_alarm = cw.Alarm(
             self, "RideTopicDeliveryFailures",

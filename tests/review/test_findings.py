@@ -24,14 +24,14 @@ def default_reports(default_assembly, default_template):
 
 
 def test_every_tool_ran_and_every_finding_is_acknowledged_with_a_reason(default_reports):
-    assert [r.tool for r in default_reports] == ["cdk-nag AwsSolutions", "cfn-lint", "checkov"]
+    assert [r.tool for r in default_reports] == ["cdk-nag AwsSolutions", "cdk-nag Serverless", "cfn-lint", "checkov"]
     for report in default_reports:
         assert report.error is None, report.error
         assert report.unacknowledged == [], [f.as_dict() for f in report.unacknowledged]
         assert report.acknowledged, f"{report.tool} found nothing: is it really scanning?"
         assert all(len(f.reason) > 20 for f in report.acknowledged), report.tool
         assert not report.notes  # no acknowledgment that matches nothing
-    checkov = default_reports[2]
+    [checkov] = [r for r in default_reports if r.tool == "checkov"]
     assert {f.rule for f in checkov.acknowledged} >= {"CKV_AWS_27", "CKV_AWS_116"}
     assert "CustomerNotification/Queue" in {f.resource for f in checkov.findings}  # named as the review names it
 
@@ -39,17 +39,17 @@ def test_every_tool_ran_and_every_finding_is_acknowledged_with_a_reason(default_
 def test_cdk_nag_reports_every_pack_and_fails_on_an_unacknowledged_finding(default_template, default_assembly):
     report = copy.deepcopy(default_assembly.validation_report)
     queue_path = next(p for p in default_template.paths.values() if p == "CustomerNotification/Queue/Resource")
-    report["pluginReports"].append({
-        "pluginName": "ServerlessChecks", "conclusion": "failure", "suppressedViolations": [],
-        "violations": [{"ruleName": "Serverless-SQSRedrivePolicy", "description": "no redrive",
-                        "violatingConstructs": [{"constructPath": f"{default_template.stack_name}/{queue_path}"}]}]})
+    [serverless] = [r for r in report["pluginReports"] if r["pluginName"] == "Serverless"]
+    serverless.update(conclusion="failure", violations=[
+        {"ruleName": "Serverless-SQSRedrivePolicy", "description": "no redrive",
+         "violatingConstructs": [{"constructPath": f"{default_template.stack_name}/{queue_path}"}]}])
     reports = cdk_nag_reports(default_template, report)
-    assert [r.tool for r in reports] == ["cdk-nag AwsSolutions", "cdk-nag ServerlessChecks"]
+    assert [r.tool for r in reports] == ["cdk-nag AwsSolutions", "cdk-nag Serverless"]
     [failure] = reports[1].unacknowledged
     assert (failure.rule, failure.resource) == ("Serverless-SQSRedrivePolicy", "CustomerNotification/Queue")
     review = build_review(default_template, validation_report=report, tools=reports)
     assert review.exit_code == 1
-    assert review.failures == ["cdk-nag ServerlessChecks: 1 unacknowledged finding"]
+    assert review.failures == ["cdk-nag Serverless: 1 unacknowledged finding"]
 
 
 def test_scanner_findings_nobody_acknowledged_fail_the_review(default_assembly, tmp_path: Path):

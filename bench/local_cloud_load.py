@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 
 from bench.processes import by_role, peak_rss_mb, tree
+from bench.record import write_result
 from ops.filters import deployed_subscriptions
 from ops.reconcile import reconcile
 from ops.send import Outcome, SendOptions, SendReport, send
@@ -192,10 +193,9 @@ def main(argv: list[str] | None = None) -> int:
             stop_seconds = stop_local_cloud(process)
     cpu = {role: round(sum(p.cpu_seconds - before.get(p.pid, 0.0) for p in members), 1)
            for role, members in by_role(usage, process.pid).items()}
-    result = {
-        "benchmark": "local cloud end to end at load",
-        "command": f"python -m bench.local_cloud_load --rides {args.rides} --clients {args.clients}",
-        "date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "rides": args.rides, "clients": args.clients,
+    result = write_result(args.output, "local cloud end to end at load",
+                          f"python -m bench.local_cloud_load --rides {args.rides} --clients {args.clients}", {
+        "rides": args.rides, "clients": args.clients,
         "failure_rate": args.failure_rate, "poison": poison, "ready_seconds": round(ready_seconds, 2),
         "stop_seconds": round(stop_seconds, 2), "send_seconds": round(sent_at, 1),
         "drained_seconds": round(drained_at, 1), "rides_per_second": round(args.rides / drained_at, 1),
@@ -205,9 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         "api": {k: summary[k] for k in ("statuses", "retries", "latency_ms")},
         "cpu_seconds_by_process": cpu, "peak_rss_mb_largest_process": round(max(peaks.values()), 1),
         "peak_rss_mb_all_processes": round(sum(peaks.values()), 1),
-        "reconciliation": {**reconciliation.as_dict(), "exact": ok}}
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
+        "reconciliation": {**reconciliation.as_dict(), "exact": ok}})
     print(json.dumps({k: v for k, v in result.items() if k != "reconciliation"}, indent=1))
     print(f"reconciliation: {'exact' if ok else 'NOT EXACT'}")
     return 0 if ok else 1

@@ -36,7 +36,7 @@ from local.clients import Clients
 from local.deploy import Deployer, Deployment
 from local.lambda_metrics import NAMESPACE, LambdaMetrics, MetricsPublisher
 from local.pollers import QueuePoller
-from local.queues import QueueAccess
+from local.queues import QUEUE_NAMESPACE, QueueAccess, QueueMetrics
 from local.runtime import ExecutionEnvironment, Zygote
 from local.stack_reads import StackReads
 
@@ -73,8 +73,11 @@ class LocalAws:
         deployment = Deployer(clients, o.region).deploy(stack, environment_overrides=overrides)
         self.stack_reads = StackReads(deployment, stack.template, o.region)
         self._start_pollers(deployment)
-        self.publisher = MetricsPublisher(self.metrics, lambda data: clients.client("cloudwatch").put_metric_data(
-            Namespace=NAMESPACE, MetricData=data), on_error=self.report)
+        resources = stack.template["Resources"]
+        queue_urls = [deployment.physical_ids[lid] for lid, r in resources.items() if r["Type"] == "AWS::SQS::Queue"]
+        queues = QueueMetrics(queue_urls, o.region)
+        self.publisher = MetricsPublisher({NAMESPACE: self.metrics.drain, QUEUE_NAMESPACE: queues.collect},
+                                          clients.client("cloudwatch").put_metric_data, on_error=self.report)
         self.publisher.start()
         return {"ready": True, "aws_endpoint_url": self.endpoint_url, "deployment": deployment.to_json()}
 

@@ -212,8 +212,8 @@ class LocalCloud:
                                       f"{error.strerror}") from error
             self.api.start()
         cloudwatch = self.clients.client("cloudwatch")
-        self.publisher = MetricsPublisher(self.metrics, lambda data: cloudwatch.put_metric_data(
-            Namespace=NAMESPACE, MetricData=data), on_error=self._problem)
+        self.publisher = MetricsPublisher({NAMESPACE: self.metrics.drain}, cloudwatch.put_metric_data,
+                                          on_error=self._problem)
         self.publisher.start()
 
     def _prewarm(self) -> None:

@@ -1,4 +1,5 @@
-"""The AWS/Lambda metrics of the local functions, published into the local CloudWatch.
+"""The AWS/Lambda metrics of the local functions, published into the local CloudWatch (with whatever
+other source the publisher is given: the AWS process adds its queues' AWS/SQS metrics).
 
 On AWS, Lambda publishes Invocations, Errors, Throttles, Duration and ConcurrentExecutions per
 function (dimension FunctionName). The local cloud does the same, so that dashboards, alarms' metrics
@@ -85,22 +86,26 @@ class LambdaMetrics:
         return data
 
 
-class MetricsPublisher:
-    """Puts the drained metrics into CloudWatch every few seconds, from a daemon thread."""
+Source = Callable[[], list[dict[str, Any]]]  # MetricData gathered since the last call
 
-    def __init__(self, metrics: LambdaMetrics, put: Callable[[list[dict[str, Any]]], None], *,
-                 interval: float = PUBLISH_SECONDS, on_error: Callable[[str], None] | None = None) -> None:
-        self.metrics, self.put, self.interval, self.on_error = metrics, put, interval, on_error
+
+class MetricsPublisher:
+    """Puts metrics into CloudWatch every few seconds, from a daemon thread: per namespace, a source."""
+
+    def __init__(self, sources: dict[str, Source], put: Callable[..., Any], *, interval: float = PUBLISH_SECONDS,
+                 on_error: Callable[[str], None] | None = None) -> None:
+        self.sources, self.put, self.interval, self.on_error = sources, put, interval, on_error
         self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True, name="lambda-metrics")
+        self.thread = threading.Thread(target=self._run, daemon=True, name="metrics")
 
     def start(self) -> None:
         self.thread.start()
 
     def flush(self) -> None:
-        data = self.metrics.drain()
-        for start in range(0, len(data), 500):
-            self.put(data[start:start + 500])
+        for namespace, source in self.sources.items():
+            data = source()
+            for start in range(0, len(data), 500):
+                self.put(Namespace=namespace, MetricData=data[start:start + 500])
 
     def _run(self) -> None:
         while not self.stopping.wait(self.interval):
@@ -108,7 +113,7 @@ class MetricsPublisher:
                 self.flush()
             except Exception as error:  # the local CloudWatch is going away, or a passing fault: try next time
                 if self.on_error and not self.stopping.is_set():
-                    self.on_error(f"publishing Lambda metrics failed: {error}")
+                    self.on_error(f"publishing metrics failed: {error}")
 
     def stop(self) -> None:
         self.stopping.set()

@@ -202,6 +202,11 @@ def _receipt_handle() -> str:
     return "".join(mock_random.choices(string.ascii_lowercase, k=185))
 
 
+def queue_lock() -> threading.RLock:
+    """The lock every SQS message operation here runs under (for readers in the same process)."""
+    return _queue_lock
+
+
 def apply() -> None:
     """Install every fix (idempotent)."""
     if _originals:

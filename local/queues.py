@@ -1,4 +1,5 @@
-"""What a local event source mapping needs from SQS, taken from moto's backend in the same process.
+"""What a local event source mapping needs from SQS, taken from moto's backend in the same process;
+and the AWS/SQS metrics CloudWatch would show for the stack's queues.
 
 Lambda's pollers are part of the Lambda service, next to SQS, not clients across the internet; here
 they run in the process that hosts moto and call the same backend operations the SQS API calls
@@ -8,11 +9,16 @@ Records come out shaped as Lambda's SQS event delivers them.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from moto.core.utils import unix_time_millis
 from moto.sqs.models import Message, SQSBackend, sqs_backends
 
+from local import moto_patches
 from local.deploy import ACCOUNT
+
+QUEUE_NAMESPACE = "AWS/SQS"
 
 # System attributes a Lambda SQS record carries when the message has them.
 RECORD_ATTRIBUTES = {"ApproximateReceiveCount": "approximate_receive_count", "SentTimestamp": "sent_timestamp",
@@ -75,3 +81,28 @@ class QueueAccess:
         with queue._messages_lock:
             queue._messages_lock.wait_for(
                 lambda: any(m.visible and not m.delayed for m in queue._messages), timeout)
+
+
+class QueueMetrics:
+    """AWS/SQS's ApproximateNumberOfMessagesVisible, ...NotVisible and ApproximateAgeOfOldestMessage per
+    queue (dimension QueueName), read from moto's queues: what alarms and `wildrydes watch` look at."""
+
+    def __init__(self, queue_urls: list[str], region: str) -> None:
+        self.names = [url.rsplit("/", 1)[-1] for url in queue_urls]
+        self.backend: SQSBackend = sqs_backends[ACCOUNT][region]
+
+    def collect(self) -> list[dict[str, Any]]:
+        data, now = [], unix_time_millis()
+        timestamp = datetime.now(UTC)
+        for name in self.names:
+            with moto_patches.queue_lock():
+                messages = list(self.backend.get_queue(name)._messages)
+            visible = [m for m in messages if m.visible and not m.delayed]
+            oldest = (now - min(m.sent_timestamp for m in messages)) / 1000 if messages else 0.0
+            for metric, value, unit in (("ApproximateNumberOfMessagesVisible", len(visible), "Count"),
+                                        ("ApproximateNumberOfMessagesNotVisible", len(messages) - len(visible),
+                                         "Count"),
+                                        ("ApproximateAgeOfOldestMessage", round(oldest, 3), "Seconds")):
+                data.append({"MetricName": metric, "Dimensions": [{"Name": "QueueName", "Value": name}],
+                             "Timestamp": timestamp, "Value": float(value), "Unit": unit})
+        return data

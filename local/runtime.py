@@ -38,11 +38,11 @@ from local.deploy import ACCOUNT, FunctionSpec
 
 ROOT = str(Path(__file__).resolve().parent.parent)
 WORKER = Path(__file__).resolve().parent / "worker.py"
-# What the Lambda runtime (boto3) and the Powertools layer (Powertools, pydantic) provide: imported once in
-# the server that environments are forked from. The function's own code is imported in each environment.
+# What the Lambda runtime (boto3) and the Powertools layer (Powertools, pydantic, the X-Ray SDK) provide: imported
+# once in the zygote that environments are forked from. The function's own code is imported in each environment.
 PRELOAD = ("json", "boto3", "botocore.session", "botocore.client", "pydantic", "aws_lambda_powertools",
            "aws_lambda_powertools.logging", "aws_lambda_powertools.metrics", "aws_lambda_powertools.tracing",
-           "aws_lambda_powertools.utilities.batch", "aws_lambda_powertools.utilities.parser")
+           "aws_lambda_powertools.utilities.batch", "aws_lambda_powertools.utilities.parser", "aws_xray_sdk.core")
 # Variables every environment gets, as Lambda sets them; the function's own come on top.
 PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 

@@ -25,6 +25,7 @@ MIN_MAX_RECEIVE_COUNT = 5  # AWS guidance: never 1, at least 5
 MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200  # 12 hours
 VISIBILITY_TIMEOUT_FACTOR = 6  # visibility >= 6 x function timeout + batching window
 MAX_FILTER_POLICY_KEYS = 5
+MAX_RECORD_CONCURRENCY = 100  # threads writing a batch's effects at once (lambdas/shared/consumer.py)
 MAX_API_LATENCY_MS = 29_000  # API Gateway's integration timeout
 # apiGatewayCloudWatchRole: "create" makes the role and sets it in the account's API Gateway settings;
 # "existing" leaves an already-set role (e.g. managed by the organisation) alone.
@@ -59,6 +60,7 @@ class SubscriberSettings:
     visibility_timeout_seconds: int | None = None  # default: 6 x timeout + batching window
     max_receive_count: int = 5  # receives before a message moves to the DLQ
     failure_rate: float = 0.0  # failure injection for demos: share of records that fail
+    record_concurrency: int = 10  # records of a batch the consumer processes at once
     filter_policy: dict[str, Any] | None = None  # SNS filter policy (message attributes)
     queue_depth_alarm_threshold: int = 100  # visible messages
     oldest_message_alarm_seconds: int = 300  # age of the oldest message
@@ -156,6 +158,7 @@ def _validate_subscriber(s: SubscriberSettings, problems: list[str]) -> None:
             f"{at}visibilityTimeoutSeconds: {s.visibility_timeout_seconds} is under "
             f"{VISIBILITY_TIMEOUT_FACTOR} x functionTimeoutSeconds + maxBatchingWindowSeconds "
             f"= {s.minimum_visibility_timeout_seconds}; a slow batch would be delivered twice")
+    _check_int(problems, f"{at}recordConcurrency", s.record_concurrency, 1, MAX_RECORD_CONCURRENCY)
     rate = s.failure_rate
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
         problems.append(f"{at}failureRate: must be a number from 0 to 1, got {rate!r}")

@@ -62,7 +62,8 @@ class SubscriberService(Construct):
         self.function = build_function(
             self, "Consumer", function_props=function_props, log_retention_days=log_retention_days,
             environment={"POWERTOOLS_SERVICE_NAME": name, "EFFECT_TABLE_NAME": self.table.table_name,
-                         "FAILURE_RATE": str(settings.failure_rate)},
+                         "FAILURE_RATE": str(settings.failure_rate),
+                         "RECORD_CONCURRENCY": str(settings.record_concurrency)},
             description=f"{name}: consumes rides from its queue", handler=settings.handler,
             timeout=Duration.seconds(settings.function_timeout_seconds), memory_size=settings.memory_mb)
         # Least privilege: one conditional PutItem per record, nothing else on the table.

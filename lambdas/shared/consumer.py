@@ -2,21 +2,28 @@
 
 A service's handler module is three lines: it names its effect (a plain function from a ride to
 the item it records) and exposes `SubscriberConsumer(effect).lambda_handler`. Partial batch
-responses come from Powertools' BatchProcessor: a record that is not JSON or fails the ride model
-(a poison message) fails alone and is reported by its message id; SQS redrives it to the DLQ
+responses come from Powertools' AsyncBatchProcessor: a record that is not JSON or fails the ride
+model (a poison message) fails alone and is reported by its message id; SQS redrives it to the DLQ
 after maxReceiveCount. If every record fails, Powertools raises and Lambda retries the batch.
+
+The records of a batch are processed concurrently, at most RECORD_CONCURRENCY at a time (the
+service's `recordConcurrency`, default 10): each record's effect is one conditional write that
+mostly waits on DynamoDB, so ten at once take about as long as one. The write runs in a thread of a
+pool of that size (boto3's low-level clients are thread-safe; its resources are not).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
@@ -26,6 +33,7 @@ from shared.observability import logger, metrics, tracer
 from shared.ride import Ride
 
 Effect = Callable[[Ride], dict[str, Any]]
+MAX_RECORD_CONCURRENCY = 100
 
 __all__ = ["ConsumerSettings", "InjectedFailure", "RideSqsRecord", "SubscriberConsumer", "process_ride"]
 
@@ -46,6 +54,7 @@ class ConsumerSettings:
 
     table_name: str
     failure_rate: float = 0.0
+    record_concurrency: int = 10  # records of a batch processed at once
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> ConsumerSettings:
@@ -60,7 +69,11 @@ class ConsumerSettings:
             rate = -1.0
         if not 0.0 <= rate <= 1.0:
             raise RuntimeError(f"FAILURE_RATE must be a number from 0 to 1, got {raw_rate!r}")
-        return cls(table_name=table_name, failure_rate=rate)
+        raw_concurrency = env.get("RECORD_CONCURRENCY", "10") or "10"
+        if not raw_concurrency.isdigit() or not 1 <= int(raw_concurrency) <= MAX_RECORD_CONCURRENCY:
+            raise RuntimeError(f"RECORD_CONCURRENCY must be a whole number from 1 to {MAX_RECORD_CONCURRENCY}, "
+                               f"got {raw_concurrency!r}")
+        return cls(table_name=table_name, failure_rate=rate, record_concurrency=int(raw_concurrency))
 
 
 def process_ride(ride: Ride, *, effect: Effect, store: EffectStore, failure_rate: float = 0.0,
@@ -79,26 +92,27 @@ class SubscriberConsumer:
         self.effect = effect
         self.settings = settings or ConsumerSettings.from_environment()
         self.store = store or DynamoEffectStore(self.settings.table_name)
-        self.processor = BatchProcessor(event_type=EventType.SQS, model=RideSqsRecord)
+        self.processor = AsyncBatchProcessor(event_type=EventType.SQS, model=RideSqsRecord)
+        self.writers = ThreadPoolExecutor(max_workers=self.settings.record_concurrency,
+                                          thread_name_prefix="record")
         self.lambda_handler = logger.inject_lambda_context(
             metrics.log_metrics(tracer.capture_lambda_handler(self.handle)))
 
-    def record_handler(self, record: RideSqsRecord) -> bool:
+    def apply(self, ride: Ride) -> bool:
+        return process_ride(ride, effect=self.effect, store=self.store, failure_rate=self.settings.failure_rate)
+
+    async def record_handler(self, record: RideSqsRecord) -> bool:
         ride = record.body
-        logger.append_keys(ride_id=ride.id, message_id=record.messageId)
-        try:
-            stored = process_ride(ride, effect=self.effect, store=self.store,
-                                  failure_rate=self.settings.failure_rate)
-            logger.info("ride processed" if stored else "duplicate delivery, already processed")
-            return stored
-        finally:
-            logger.remove_keys(["ride_id", "message_id"])
+        stored = await asyncio.get_running_loop().run_in_executor(self.writers, self.apply, ride)
+        logger.info("ride processed" if stored else "duplicate delivery, already processed",
+                    extra={"ride_id": ride.id, "message_id": record.messageId})
+        return stored
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         total = len(event.get("Records", []))
         try:
-            response = process_partial_response(event=event, record_handler=self.record_handler,
-                                                processor=self.processor, context=context)
+            response = async_process_partial_response(event=event, record_handler=self.record_handler,
+                                                      processor=self.processor, context=context)
         except BatchProcessingError as error:
             self._report(total, total, error.child_exceptions)
             raise

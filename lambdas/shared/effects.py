@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from shared import aws
+
+_serialize = TypeSerializer().serialize
 
 
 class EffectStore(Protocol):
@@ -20,15 +23,15 @@ class EffectStore(Protocol):
 
 
 class DynamoEffectStore:
-    """The service's own table, partition key `rideId`; one request per record."""
+    """The service's own table, partition key `rideId`; one request per record, from any thread."""
 
     def __init__(self, table_name: str) -> None:
         self.table_name = table_name
 
     def put_once(self, item: dict[str, Any]) -> bool:
         try:
-            aws.dynamodb_table(self.table_name).put_item(
-                Item=item, ConditionExpression="attribute_not_exists(rideId)")
+            aws.dynamodb_client().put_item(TableName=self.table_name, Item={k: _serialize(v) for k, v in item.items()},
+                                           ConditionExpression="attribute_not_exists(rideId)")
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False

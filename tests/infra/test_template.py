@@ -107,7 +107,7 @@ def test_consumer_function_and_event_source(template, template_json, name):
         "Layers": [{"Ref": "PowertoolsLayerParameter"}],
         "LoggingConfig": {"LogGroup": {"Ref": Match.string_like_regexp(f"^{name}ConsumerLogs")}},
         "Environment": {"Variables": Match.object_like({
-            "POWERTOOLS_SERVICE_NAME": name, "FAILURE_RATE": "0.0",
+            "POWERTOOLS_SERVICE_NAME": name, "FAILURE_RATE": "0.0", "RECORD_CONCURRENCY": "10",
             "EFFECT_TABLE_NAME": {"Ref": Match.string_like_regexp(f"^{name}Table")}})},
     })
     template.has_resource_properties("AWS::Lambda::EventSourceMapping", {

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import uuid
 
+from ops.target import target_from_endpoints
+from ops.watch import snapshot
 from tests.factories import ORDINARY_RIDE, SAMPLE_RIDE
 from tests.local.conftest import effect_ids, post_ride, wait_for
 
@@ -72,3 +74,18 @@ def test_poison_message_reaches_the_dlq_after_exactly_max_receive_count(local_cl
     assert seen.mapping.max_receive_count == 5  # from the template (cdk.json default)
     assert seen.received[message_id] == seen.mapping.max_receive_count
     assert message_id not in seen.deleted
+
+
+def test_lambda_and_queue_metrics_reach_cloudwatch_as_on_aws(local_cloud):
+    # Given rides processed by the consumers
+    for _ in range(3):
+        assert post_ride(local_cloud.outputs["ApiUrl"], SAMPLE_RIDE)[0] == 201
+    target = target_from_endpoints(local_cloud.endpoints())
+
+    # Then `wildrydes watch` finds what Lambda and SQS publish on AWS: invocations, concurrency, oldest age
+    def published() -> list:
+        rows = snapshot(target).services
+        return rows if all(r.invocations and r.concurrency and r.oldest_age_seconds is not None for r in rows) else []
+
+    rows = wait_for(published, timeout=30, what="the metrics of every service")
+    assert all(r.concurrency <= local_cloud.mapping(r.service).max_concurrency for r in rows)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import threading
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -18,21 +20,65 @@ SERVICES = ["customer_notification", "customer_accounting", "extraordinary_rides
 
 
 class MemoryStore:
-    """EffectStore in memory: what a unit test needs instead of DynamoDB."""
+    """EffectStore in memory: what a unit test needs instead of DynamoDB (atomic, as a conditional put is)."""
 
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
+        self.lock = threading.Lock()
 
     def put_once(self, item: dict[str, Any]) -> bool:
-        if item["rideId"] in self.items:
-            return False
-        self.items[item["rideId"]] = item
-        return True
+        with self.lock:
+            if item["rideId"] in self.items:
+                return False
+            self.items[item["rideId"]] = item
+            return True
 
 
-def consumer_for(store: MemoryStore, failure_rate: float = 0.0) -> SubscriberConsumer:
+class SlowStore(MemoryStore):
+    """Each write waits `delay` seconds (as on DynamoDB) and the store counts writes under way at once."""
+
+    def __init__(self, delay: float, barrier: threading.Barrier | None = None) -> None:
+        super().__init__()
+        self.delay, self.barrier = delay, barrier
+        self.running = self.peak = 0
+
+    def put_once(self, item: dict[str, Any]) -> bool:
+        with self.lock:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+        try:
+            if self.barrier:
+                self.barrier.wait()
+            time.sleep(self.delay)
+            return super().put_once(item)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+def consumer_for(store: MemoryStore, failure_rate: float = 0.0, record_concurrency: int = 10) -> SubscriberConsumer:
     return SubscriberConsumer(effect=lambda ride: {"customer": ride.customer}, store=store,
-                              settings=ConsumerSettings(table_name="unused", failure_rate=failure_rate))
+                              settings=ConsumerSettings(table_name="unused", failure_rate=failure_rate,
+                                                        record_concurrency=record_concurrency))
+
+
+def test_records_of_a_batch_are_written_at_once():
+    # Given a store that lets a write finish only when five are under way together
+    store = SlowStore(0.0, threading.Barrier(5, timeout=10))
+    event = sqs_event(*(sqs_record(ride_message(f"together-{i}")) for i in range(5)))
+    # When a batch of five arrives, Then all five are written (one at a time, the first would wait forever)
+    assert consumer_for(store, record_concurrency=5).lambda_handler(event, LambdaContext()) == {
+        "batchItemFailures": []}
+    assert len(store.items) == 5
+
+
+def test_no_more_records_at_once_than_record_concurrency_and_failures_stay_exact():
+    store = SlowStore(0.02)
+    good = [sqs_record(ride_message(f"bounded-{i}"), message_id=f"good-{i}") for i in range(12)]
+    event = sqs_event(*good[:6], sqs_record("poison", message_id="bad"), *good[6:])
+    response = consumer_for(store, record_concurrency=3).lambda_handler(event, LambdaContext())
+    assert response == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+    assert store.peak == 3 and len(store.items) == 12
 
 
 def test_process_ride_is_idempotent_on_the_ride_id():
@@ -90,6 +136,8 @@ def test_failure_injection_fails_records_without_recording_them():
     ({}, "EFFECT_TABLE_NAME is not set"),
     ({"EFFECT_TABLE_NAME": "t", "FAILURE_RATE": "often"}, "FAILURE_RATE must be a number from 0 to 1"),
     ({"EFFECT_TABLE_NAME": "t", "FAILURE_RATE": "1.5"}, "FAILURE_RATE must be a number from 0 to 1"),
+    ({"EFFECT_TABLE_NAME": "t", "RECORD_CONCURRENCY": "0"}, "RECORD_CONCURRENCY must be a whole number from 1"),
+    ({"EFFECT_TABLE_NAME": "t", "RECORD_CONCURRENCY": "ten"}, "RECORD_CONCURRENCY must be a whole number from 1"),
 ])
 def test_consumer_environment_errors_are_clear(environ, message):
     with pytest.raises(RuntimeError, match=message):

@@ -1,0 +1,86 @@
+"""The local cloud's start, stop and front door: time to ready, time to stop, a burst of 100 clients.
+
+    python -m bench.local_cloud_lifecycle [--runs 5]
+
+Each run starts `make local` as users do (`python -m scripts.local_cloud`, a session of its own) and
+times its process start to `.local/endpoints.json` (ready; synth excluded: cdk.out exists), then sends
+a burst of 100 clients that each open a connection and post a valid ride at once (the stage's burst
+limit) and times it until the last answer, then sends Ctrl-C to the process group as a terminal does
+and times it until the process has exited. Medians over the runs go to
+bench/results/local_cloud_lifecycle.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import SimpleNamespace
+
+import httpx
+
+from bench.local_cloud_load import start_local_cloud, stop_local_cloud
+from bench.record import write_result
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "local_cloud_lifecycle.json"
+RIDE = {"from": "Berlin", "to": "Munich", "duration": 480, "distance": 600, "customer": "cmr", "fare": 256.5}
+BURST = 100
+
+
+def burst(url: str, clients: int = BURST) -> tuple[float, Counter[int]]:
+    """Seconds until every one of `clients` simultaneous POSTs (a connection each) was answered."""
+    body = json.dumps(RIDE)
+
+    def post(index: int) -> int:
+        with httpx.Client(timeout=60) as client:
+            return client.post(url, content=body, headers={"Idempotency-Key": f"burst-{index}"}).status_code
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        statuses = Counter(pool.map(post, range(clients)))
+    return time.monotonic() - started, statuses
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    options = SimpleNamespace(failure_rate=0.0, time_scale=1.0)
+    ready, stop, bursts, statuses = [], [], [], Counter()
+    for run in range(args.runs):
+        with tempfile.TemporaryDirectory() as scratch:
+            endpoints_file = Path(scratch) / "endpoints.json"
+            process, seconds = start_local_cloud(options, endpoints_file)
+            ready.append(seconds)
+            try:
+                url = json.loads(endpoints_file.read_text())["outputs"]["ApiUrl"]
+                time.sleep(2)  # the environments are started in the background after ready: not part of a burst
+                elapsed, answered = burst(url)
+                bursts.append(BURST / elapsed)
+                statuses.update(answered)
+            finally:
+                stop.append(stop_local_cloud(process))
+        print(f"run {run + 1}: ready {ready[-1]:.2f} s, burst {bursts[-1]:.0f} requests/s {dict(answered)}, "
+              f"stop {stop[-1]:.2f} s", flush=True)
+    result = write_result(
+        args.output, "local cloud: time to ready, time to stop, a burst of 100 concurrent clients",
+        f"python -m bench.local_cloud_lifecycle --runs {args.runs}", {
+            "runs": args.runs,
+            "ready_seconds": {"median": round(statistics.median(ready), 2), "all": [round(s, 2) for s in ready]},
+            "stop_seconds": {"median": round(statistics.median(stop), 2), "all": [round(s, 2) for s in stop]},
+            "burst_requests_per_second": {"median": round(statistics.median(bursts), 1),
+                                          "all": [round(r, 1) for r in bursts]},
+            "burst_statuses": {str(k): v for k, v in sorted(statuses.items())}})
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

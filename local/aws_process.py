@@ -197,4 +197,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    code = main(sys.argv)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Nothing is left to save: skip freeing a heap of moto objects one by one (seconds after a long run).
+    os._exit(code)

@@ -96,13 +96,11 @@ class Zygote:
     def close(self) -> None:
         with self.lock:
             if self.control is not None:
-                self.control.close()  # the zygote exits when its control socket closes
+                self.control.close()
                 self.control = None
-            if self.process is not None:
-                try:
-                    self.process.wait(timeout=1)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
+            if self.process is not None:  # it holds nothing worth a graceful exit, and may be mid-import
+                self.process.kill()
+                self.process.wait()
                 self.process = None
 
 

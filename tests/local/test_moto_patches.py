@@ -1,4 +1,4 @@
-"""The local cloud's one fix to moto: still needed, and exact where counts are read."""
+"""The local cloud's fixes to moto: each still needed (moto as it ships still does the costly thing), each exact."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ import json
 import threading
 
 import boto3
-from moto.sqs.models import sqs_backends
+import pytest
+from moto import backends
+from moto.core import responses as core_responses
+from moto.dynamodb.responses import DynamoHandler
+from moto.moto_api._internal import mock_random
+from moto.sqs.models import Message, sqs_backends
 
 from local import moto_patches
 from tests.conftest import REGION
@@ -101,3 +106,116 @@ def test_with_the_fix_concurrent_consumers_get_each_message_exactly_once(aws):
     assert sorted(received, key=int) == [str(i) for i in range(400)]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert attributes["ApproximateNumberOfMessages"] == attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+class VisitCountingList(list):
+    """A queue's message list that counts the messages looked at, however it is walked."""
+
+    visited = 0
+
+    def __iter__(self):
+        for message in super().__iter__():
+            self.visited += 1
+            yield message
+
+
+def counted_queue(sqs, name: str, messages: int) -> tuple[str, VisitCountingList]:
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    for start in range(0, messages, 10):
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": str(start + i)}
+                                                      for i in range(10)])
+    queue = sqs_backends[ACCOUNT][REGION].queues[name]
+    queue._messages = VisitCountingList(queue._messages)
+    return url, queue._messages
+
+
+@pytest.mark.parametrize("patched", [False, True], ids=["moto", "patched"])
+def test_a_receive_stops_at_the_messages_it_returns(aws, patched):
+    moto_patches.apply() if patched else moto_patches.remove()
+    try:
+        sqs = boto3.client("sqs")
+        url, messages = counted_queue(sqs, "deep", 500)
+        [message] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
+        assert message["Body"] == "0"  # the oldest, as before
+        if patched:
+            assert messages.visited <= 2
+        else:  # if this fails, moto no longer lists every message to return one: drop the lazy receive
+            assert messages.visited >= 500
+    finally:
+        moto_patches.apply()
+
+
+@pytest.mark.parametrize("patched", [False, True], ids=["moto", "patched"])
+def test_a_batch_delete_is_one_pass_and_exact(aws, patched, monkeypatch):
+    moto_patches.apply() if patched else moto_patches.remove()
+    try:
+        sqs = boto3.client("sqs")
+        url, _ = counted_queue(sqs, "deletes", 200)
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        looks = {"count": 0}  # a message's receipt handles looked at: once per message per pass over the queue
+        handles = Message.all_receipt_handles
+        monkeypatch.setattr(Message, "all_receipt_handles", property(
+            lambda message: (looks.__setitem__("count", looks["count"] + 1), handles.fget(message))[1]))
+        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(received)]
+        response = sqs.delete_message_batch(QueueUrl=url, Entries=[*entries, {"Id": "x", "ReceiptHandle": "nope"}])
+        assert sorted(e["Id"] for e in response["Successful"]) == sorted(e["Id"] for e in entries)
+        assert [(e["Id"], e["Code"]) for e in response["Failed"]] == [("x", "ReceiptHandleIsInvalid")]
+        if patched:
+            assert looks["count"] <= 200 + 10
+        else:  # if this fails, moto deletes a batch in one pass: drop the batched delete
+            assert looks["count"] >= 10 * 190
+        assert sqs.delete_message_batch(QueueUrl=url, Entries=entries[:1])["Successful"]  # deleted twice: fine
+    finally:
+        moto_patches.apply()
+    remaining = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert remaining["Attributes"]["ApproximateNumberOfMessages"] == "190"
+
+
+def test_queue_attributes_are_computed_once_per_call(aws):
+    sqs = boto3.client("sqs")
+    url, messages = counted_queue(sqs, "attributes", 100)
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "VisibilityTimeout"]
+    with moto_patches.removed():
+        before = messages.visited
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)
+        unpatched = messages.visited - before
+    moto_patches.apply()
+    before = messages.visited
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    assert attributes == {"ApproximateNumberOfMessages": "100", "ApproximateNumberOfMessagesNotVisible": "0",
+                          "VisibilityTimeout": "30"}
+    assert messages.visited - before <= unpatched / 2  # moto computed everything once per name asked for
+
+
+def test_receipt_handles_are_drawn_in_one_call_with_the_same_shape(aws, monkeypatch):
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="handles")["QueueUrl"]
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": "m"} for i in range(4)])
+    calls = {"choice": 0}
+    original = mock_random.choice
+    monkeypatch.setattr(mock_random, "choice", lambda *a: (calls.__setitem__("choice", calls["choice"] + 1),
+                                                           original(*a))[1])
+    with moto_patches.removed():
+        [first] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
+    assert calls["choice"] >= 185  # moto draws a handle one letter at a time
+    calls["choice"] = 0
+    moto_patches.apply()
+    handles = [m["ReceiptHandle"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3)["Messages"]]
+    assert calls["choice"] < 185  # a request id, not a letter per handle letter
+    for handle in [first["ReceiptHandle"], *handles]:
+        assert len(handle) == 185 and handle.isalpha() and handle.islower()
+    assert len(set(handles)) == 3
+
+
+def test_per_request_lookups_are_computed_once_with_the_same_answers():
+    with moto_patches.removed():
+        modules = list(backends.list_of_moto_modules())
+        names = core_responses.method_names_from_class(DynamoHandler)
+        regions = boto3.session.Session().get_available_regions("sqs")
+        assert not hasattr(core_responses.method_names_from_class, "cache_info")  # recomputed per request
+    moto_patches.apply()
+    assert list(backends.list_of_moto_modules()) == modules
+    assert core_responses.method_names_from_class(DynamoHandler) == names
+    core_responses.method_names_from_class(DynamoHandler)
+    assert core_responses.method_names_from_class.cache_info().hits >= 1
+    assert boto3.session.Session().get_available_regions("sqs") == regions

@@ -108,8 +108,9 @@ class Deployer:
     def _parameter_values(self, template: dict[str, Any]) -> dict[str, str]:
         """The value of every template parameter, as CloudFormation would resolve it here.
 
-        SSM-typed parameters name a parameter to read. Two are known: the CDK bootstrap version (the
-        local cloud is "bootstrapped" at the current version) and the public Powertools layer, which
+        SSM-typed parameters name a parameter to read. Two are known: the CDK bootstrap version (only the
+        template's rule reads it; the local cloud deploys without the CDK's bootstrap, so it answers the
+        version the rule wants and creates no SSM parameter) and the public Powertools layer, which
         gets a local layer standing for the Powertools installed in this environment: the version pinned
         in requirements.txt, the one the real layer deploys.
         """

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from local.assembly import FileAsset, StackArtifact
-from local.provision import Provisioner, ProvisionError
+from local.provision import Provisioner, ProvisionError, references
 from local.template import BOOTSTRAP_VERSION_PARAMETER, RESERVED_SSM_PREFIX, Resolver
 
 ACCOUNT = "123456789012"  # moto's default account
@@ -237,7 +237,7 @@ class Deployer:
                 continue
             properties = resource["Properties"]
             integration = properties.get("Integration", {})
-            targets = sorted(set(_get_att_targets(integration.get("Uri"))) & set(deployment.functions))
+            targets = sorted(set(references(integration.get("Uri"))) & set(deployment.functions))
             if integration.get("Type") != "AWS_PROXY" or len(targets) != 1:
                 raise DeployError(f"{logical_id}: only Lambda proxy integrations are served locally")
             deployment.routes.append(Route(method=properties["HttpMethod"], path=path_of(properties["ResourceId"]),
@@ -250,14 +250,3 @@ def _zip_bytes(name: str, content: bytes) -> bytes:
         archive.writestr(name, content)
     return buffer.getvalue()
 
-
-def _get_att_targets(value: Any) -> list[str]:
-    """Logical ids that a template value reads with Fn::GetAtt."""
-    if isinstance(value, list):
-        return [t for v in value for t in _get_att_targets(v)]
-    if not isinstance(value, dict):
-        return []
-    if "Fn::GetAtt" in value:
-        target = value["Fn::GetAtt"]
-        return [target[0] if isinstance(target, list) else str(target).split(".")[0]]
-    return [t for v in value.values() for t in _get_att_targets(v)]

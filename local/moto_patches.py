@@ -42,6 +42,7 @@ results stay exact; `make bench` measures what they buy (bench/results/).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import string
 import threading
@@ -105,21 +106,12 @@ def _flag(name: str) -> Iterator[None]:
         setattr(_state, name, getattr(_state, name) - 1)
 
 
-def _atomic(method: Callable[..., Any], *flags: str) -> Callable[..., Any]:
+def _atomic(method: Callable[..., Any], *, skip_counts: bool = False) -> Callable[..., Any]:
     @functools.wraps(method)
     def locked(*args: Any, **kwargs: Any) -> Any:
-        with _queue_lock, _flags(flags):
+        with _queue_lock, (_flag("skip_counts") if skip_counts else contextlib.nullcontext()):
             return method(*args, **kwargs)
     return locked
-
-
-@contextmanager
-def _flags(names: tuple[str, ...]) -> Iterator[None]:
-    if not names:
-        yield
-        return
-    with _flag(names[0]), _flags(names[1:]):
-        yield
 
 
 def _atomic_receive(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -217,8 +209,8 @@ def apply() -> None:
         setattr(Queue, name, make(_originals[f"Queue.{name}"]))
     for name in ATOMIC:
         _originals[f"SQSBackend.{name}"] = getattr(SQSBackend, name)
-        flags = ("skip_counts",) if name in ("send_message", "send_message_batch") else ()
-        setattr(SQSBackend, name, _atomic(_originals[f"SQSBackend.{name}"], *flags))
+        setattr(SQSBackend, name, _atomic(_originals[f"SQSBackend.{name}"],
+                                          skip_counts=name in ("send_message", "send_message_batch")))
     _originals["SQSBackend.receive_message"] = SQSBackend.receive_message
     SQSBackend.receive_message = _atomic_receive(SQSBackend.receive_message)  # type: ignore[method-assign]
     _originals["SQSBackend.get_queue_attributes"] = SQSBackend.get_queue_attributes

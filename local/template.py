@@ -9,25 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 # Public SSM parameters moto refuses to hold ("reserved parameter name").
 RESERVED_SSM_PREFIX = "/aws/service/"
 BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
-
-
-# ARN of a resource from its physical id, by type (what Fn::GetAtt [id, "Arn"] gives).
-ARN_PATTERNS: dict[str, Callable[[str, str, str], str]] = {
-    "AWS::SQS::Queue": lambda pid, region, account: f"arn:aws:sqs:{region}:{account}:{pid.rsplit('/', 1)[-1]}",
-    "AWS::SNS::Topic": lambda pid, region, account: pid,
-    "AWS::Lambda::Function": lambda pid, region, account: f"arn:aws:lambda:{region}:{account}:function:{pid}",
-    "AWS::DynamoDB::Table": lambda pid, region, account: f"arn:aws:dynamodb:{region}:{account}:table/{pid}",
-    "AWS::KMS::Key": lambda pid, region, account: f"arn:aws:kms:{region}:{account}:key/{pid}",
-    "AWS::CloudWatch::Alarm": lambda pid, region, account: f"arn:aws:cloudwatch:{region}:{account}:alarm:{pid}",
-    "AWS::Logs::LogGroup": lambda pid, region, account: f"arn:aws:logs:{region}:{account}:log-group:{pid}:*",
-    "AWS::IAM::Role": lambda pid, region, account: f"arn:aws:iam::{account}:role/{pid}",
-}
 
 
 class UnresolvableError(ValueError):
@@ -43,7 +30,6 @@ class Resolver:
         self.parameters = template.get("Parameters", {})
         self.physical_ids = dict(physical_ids)
         self.attributes = dict(attributes or {})
-        self.region, self.account = region, account
         self.pseudo = {"AWS::Region": region, "AWS::AccountId": account, "AWS::Partition": "aws",
                        "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": stack_name, "AWS::NoValue": None}
 
@@ -54,22 +40,12 @@ class Resolver:
             return self.physical_ids[name]
         if name in self.parameters:
             return self.parameters[name].get("Default")
-        resource = self.resources.get(name)
-        if resource and resource["Type"] == "AWS::ApiGateway::Stage":  # Ref of a stage is its name
-            return resource["Properties"]["StageName"]
         raise UnresolvableError(f"Ref {name}: no physical id")
 
     def get_att(self, name: str, attribute: str) -> str:
-        if (name, attribute) in self.attributes:
+        if (name, attribute) in self.attributes:  # recorded by local/provision.py as it created the resource
             return self.attributes[(name, attribute)]
         kind = self.resources[name]["Type"]
-        physical = self.ref(name)
-        if attribute == "Arn" and kind in ARN_PATTERNS:
-            return ARN_PATTERNS[kind](physical, self.region, self.account)
-        if kind == "AWS::SQS::Queue" and attribute == "QueueName":
-            return physical.rsplit("/", 1)[-1]
-        if kind == "AWS::SNS::Topic" and attribute == "TopicName":
-            return physical.rsplit(":", 1)[-1]
         raise UnresolvableError(f"Fn::GetAtt {name}.{attribute} ({kind}) is not known to the local cloud")
 
     def resolve(self, value: Any) -> Any:

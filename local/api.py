@@ -65,8 +65,8 @@ class Admission:
     """One function's concurrency as the API sees it: a limit (throttle beyond it) and local environments
     (wait for one). Used from the event loop only."""
 
-    def __init__(self, pool: FunctionPool, limit: int, on_throttle: Any = None) -> None:
-        self.pool, self.limit, self.on_throttle = pool, limit, on_throttle
+    def __init__(self, pool: FunctionPool, limit: int) -> None:
+        self.pool, self.limit = pool, limit
         self.in_flight = 0
         self.slots = asyncio.Semaphore(pool.size)
 

@@ -162,11 +162,8 @@ class LocalAws:
     def stop(self) -> None:
         if self.publisher:
             self.publisher.stop()
-        for poller in self.pollers.values():
-            poller.stopping.set()
-            poller.running.set()
-            for environment in poller.environments:
-                environment.kill()
+        for poller in self.pollers.values():  # every poller told first, then each waited for
+            poller.signal_stop()
         for poller in self.pollers.values():
             poller.stop()
         self.zygote.close()

@@ -141,12 +141,18 @@ class Deployer:
             Description=f"Powertools {version} (local stand-in)")
         return str(layer["LayerVersionArn"])
 
-    def _code(self, stack: StackArtifact, properties: dict[str, Any]) -> bytes:
-        """A function's code as deployed: the zip of its asset directory in cdk.out."""
+    @staticmethod
+    def _asset(stack: StackArtifact, properties: dict[str, Any]) -> FileAsset:
+        """The directory asset in cdk.out that holds a function's code."""
         key = properties.get("Code", {}).get("S3Key")
         asset: FileAsset | None = stack.asset_for_key(key) if isinstance(key, str) else None
         if asset is None or asset.packaging != "zip":
             raise DeployError(f"a function's code ({key}) is not a directory asset in cdk.out")
+        return asset
+
+    def _code(self, stack: StackArtifact, properties: dict[str, Any]) -> bytes:
+        """A function's code as deployed: the zip of its asset directory in cdk.out."""
+        asset = self._asset(stack, properties)
         if asset.asset_hash not in self.zipped:
             self.zipped[asset.asset_hash] = _zip_directory(asset.source)
         return self.zipped[asset.asset_hash]
@@ -180,10 +186,7 @@ class Deployer:
             if resource["Type"] != "AWS::Lambda::Function":
                 continue
             config = lambda_client.get_function_configuration(FunctionName=deployment.physical_ids[logical_id])
-            key = resource["Properties"]["Code"].get("S3Key")
-            asset: FileAsset | None = stack.asset_for_key(key) if isinstance(key, str) else None
-            if asset is None or asset.packaging != "zip":
-                raise DeployError(f"{logical_id}: its code is not a directory asset in cdk.out")
+            asset = self._asset(stack, resource["Properties"])
             environment = dict(config.get("Environment", {}).get("Variables", {}))
             changed = {k: v for k, v in overrides.items() if k in environment and environment[k] != v}
             if changed:

@@ -83,11 +83,15 @@ class QueuePoller:
             environment.kill(closing=False)
         return killed
 
-    def stop(self) -> None:
+    def signal_stop(self) -> None:
+        """Tell every worker to stop and end its environment; returns at once (stop() also waits)."""
         self.stopping.set()
         self.running.set()
         for environment in self.environments:
             environment.kill()
+
+    def stop(self) -> None:
+        self.signal_stop()
         for thread in self.threads:
             thread.join(timeout=1)
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from local.template import Resolver, as_json_string
 
-# Resource types whose Ref is not the physical id this file returns, and what it is instead.
+# CloudFormation's limit on a generated name, per type (longer stack-logical-id prefixes are cut).
 NAME_LIMITS = {"AWS::SQS::Queue": 80, "AWS::Lambda::Function": 64, "AWS::IAM::Role": 64, "AWS::SNS::Topic": 256,
                "AWS::DynamoDB::Table": 255, "AWS::Logs::LogGroup": 512}
 Created = tuple[str, dict[str, str]]  # physical id, Fn::GetAtt attributes
@@ -80,8 +80,13 @@ def _tags(properties: dict[str, Any]) -> list[dict[str, str]]:
     return [{"Key": str(t["Key"]), "Value": str(t["Value"])} for t in properties.get("Tags", [])]
 
 
+def _tag_map(properties: dict[str, Any]) -> dict[str, str]:
+    """The tags as the APIs that take a map want them (SQS, Logs, Lambda, API Gateway)."""
+    return {t["Key"]: t["Value"] for t in _tags(properties)}
+
+
 class Provisioner:
-    """Creates resources of the types this template uses; `created` maps a type to its creator."""
+    """Creates resources of the types this template uses; `creators` maps a type to its creator."""
 
     def __init__(self, client: Callable[[str], Any], *, stack_name: str, region: str, account: str,
                  function_code: Callable[[dict[str, Any]], bytes]) -> None:
@@ -135,7 +140,7 @@ class Provisioner:
     def _topic(self, logical_id: str, p: dict[str, Any]) -> Created:
         attributes = {k: str(p[k]) for k in ("DisplayName", "KmsMasterKeyId") if k in p}
         arn = self.client("sns").create_topic(Name=p.get("TopicName") or self._name(logical_id, "AWS::SNS::Topic"),
-                                              Attributes=attributes, Tags=_tags(p) or [])["TopicArn"]
+                                              Attributes=attributes, Tags=_tags(p))["TopicArn"]
         return arn, {"TopicArn": arn, "TopicName": arn.rsplit(":", 1)[-1]}
 
     def _queue(self, logical_id: str, p: dict[str, Any]) -> Created:
@@ -143,7 +148,7 @@ class Provisioner:
                       for k, v in p.items() if k not in ("QueueName", "Tags")}
         name = p.get("QueueName") or self._name(logical_id, "AWS::SQS::Queue")
         url = self.client("sqs").create_queue(QueueName=name, Attributes=attributes,
-                                              tags={t["Key"]: t["Value"] for t in _tags(p)})["QueueUrl"]
+                                              tags=_tag_map(p))["QueueUrl"]
         return url, {"Arn": self._arn("sqs", name), "QueueName": name, "QueueUrl": url}
 
     def _table(self, logical_id: str, p: dict[str, Any]) -> Created:
@@ -163,7 +168,7 @@ class Provisioner:
     def _log_group(self, logical_id: str, p: dict[str, Any]) -> Created:
         name = p.get("LogGroupName") or self._name(logical_id, "AWS::Logs::LogGroup")
         logs = self.client("logs")
-        logs.create_log_group(logGroupName=name, tags={t["Key"]: t["Value"] for t in _tags(p)})
+        logs.create_log_group(logGroupName=name, tags=_tag_map(p))
         if "RetentionInDays" in p:
             logs.put_retention_policy(logGroupName=name, retentionInDays=int(p["RetentionInDays"]))
         return name, {"Arn": self._arn("logs", f"log-group:{name}:*")}
@@ -195,7 +200,7 @@ class Provisioner:
         if "Environment" in p:
             arguments["Environment"] = {"Variables": {k: str(v) for k, v in p["Environment"]["Variables"].items()}}
         function = self.client("lambda").create_function(FunctionName=name, Code={"ZipFile": self.function_code(p)},
-                                                         Tags={t["Key"]: t["Value"] for t in _tags(p)}, **arguments)
+                                                         Tags=_tag_map(p), **arguments)
         return name, {"Arn": function["FunctionArn"]}
 
     def _permission(self, logical_id: str, p: dict[str, Any]) -> Created:
@@ -245,7 +250,7 @@ class Provisioner:
     def _rest_api(self, logical_id: str, p: dict[str, Any]) -> Created:
         api = self.client("apigateway").create_rest_api(
             name=p["Name"], endpointConfiguration={"types": p.get("EndpointConfiguration", {}).get("Types", [])},
-            tags={t["Key"]: t["Value"] for t in _tags(p)})
+            tags=_tag_map(p))
         root = self.client("apigateway").get_resources(restApiId=api["id"])["items"][0]["id"]
         return str(api["id"]), {"RootResourceId": root}
 

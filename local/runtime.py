@@ -47,7 +47,6 @@ PRELOAD = ("json", "boto3", "botocore.session", "botocore.client", "pydantic", "
 PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 
 
-
 class Zygote:
     """The pre-warmed process (local/worker.py) that forks execution environments; started on first use."""
 

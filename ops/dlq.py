@@ -25,7 +25,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ops.errors import OpsError
-from ops.services import Service
+from ops.services import Service, queue_arn
 from ops.traffic import ride_id_of
 
 PEEK_VISIBILITY_SECONDS = 30
@@ -123,10 +123,6 @@ class RedriveResult:
     to_move: int
     status: str  # COMPLETED, FAILED, CANCELLED, EMPTY, INTERRUPTED
     detail: str | None = None
-
-
-def queue_arn(sqs: Any, url: str) -> str:
-    return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
 
 
 def _visible(sqs: Any, url: str) -> int:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ops.services import queue_arn
 from ops.traffic import ATTRIBUTE_FIELDS
 
 COMPARE: dict[str, Callable[[float, float], bool]] = {
@@ -104,9 +105,7 @@ def deployed_subscriptions(target: Any) -> dict[str, Subscription]:
                 by_endpoint[subscription["Endpoint"]] = subscription["SubscriptionArn"]
     found = {}
     for service in target.services:
-        arn = sqs.get_queue_attributes(QueueUrl=service.queue_url,
-                                       AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        subscription_arn = by_endpoint.get(arn)
+        subscription_arn = by_endpoint.get(queue_arn(sqs, service.queue_url))
         if subscription_arn is None or subscription_arn == "PendingConfirmation":
             found[service.name] = Subscription(service.name, subscribed=False)
             continue

@@ -96,7 +96,7 @@ def reconcile(target: Any, rides: Iterable[Mapping[str, Any]], *, dlq_limit: int
         letters = list_dead_letters(target, [service], limit=dlq_limit)
         dead = {letter.ride_id for letter in letters if letter.ride_id in ids}
         poison = sum(letter.ride_id not in ids for letter in letters)
-        rows.append(reconcile_service(service, expected, processed, {d for d in dead if d}, poison, ids))
+        rows.append(reconcile_service(service, expected, processed, dead, poison, ids))
     table = target.outputs.get("RidesTableName")
     status = rides_status(dynamodb, table, ids) if table else {}
     return Reconciliation(accepted=len(ids), services=rows, rides_status=status)

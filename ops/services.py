@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 # Longest first: "SubscriptionDlqUrl" also ends with "DlqUrl".
 SUFFIXES = (("SubscriptionDlqUrl", "subscription_dlq_url"), ("DlqUrl", "dlq_url"), ("QueueUrl", "queue_url"),
@@ -43,3 +44,8 @@ def discover_services(outputs: Mapping[str, str]) -> list[Service]:
 
 def queue_name(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def queue_arn(sqs: Any, url: str) -> str:
+    """A queue's ARN (SNS subscriptions and message move tasks name queues by ARN, outputs by URL)."""
+    return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])

@@ -83,10 +83,7 @@ class Target:
     @property
     def api_url(self) -> str:
         """Where rides are POSTed (the ApiUrl output: the API stage URL with the resource path)."""
-        try:
-            return self.outputs["ApiUrl"]
-        except KeyError as error:
-            raise OpsError(f"the outputs of {self.stack_name} have no ApiUrl") from error
+        return self.output("ApiUrl")
 
     def output(self, key: str) -> str:
         try:

@@ -178,7 +178,7 @@ def _value(template: Template, value: Any, *, references: bool = False) -> str:
 
 
 def _property_changes(name: str, change: dict[str, Any], old: Template, new: Template) -> list[PropertyChange]:
-    replaces = change.get("impact") in ("WILL_REPLACE", "MAY_REPLACE")
+    replaces = change.get("impact") in REPLACEMENTS
     if name in POLICY_PROPERTIES:
         return [PropertyChange(path=name, old="…", new="statements changed (see permissions above)", replaces=replaces)]
     if name == "FilterPolicy":

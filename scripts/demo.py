@@ -95,7 +95,7 @@ def run(cloud: LocalCloud, args: argparse.Namespace, started: float) -> int:
           f"{summary['failed']} failed (5xx or no answer); p50 {summary['latency_ms']['p50']:.0f} ms, "
           f"p95 {summary['latency_ms']['p95']:.0f} ms")
     poison_seen = sum(s.poison for s in result.services)
-    errors = list(getattr(cloud, "errors", []))
+    errors = cloud.errors
     ok = drained and result.ok and summary["unexpected"] == 0 and poison_seen == args.poison and not errors
     print(f"\n{'OK' if ok else 'FAILED'}: " + ("every accepted ride was processed once or is in a DLQ"
           if ok else "some rides are unaccounted for (see lost/astray), a request got the wrong answer, "

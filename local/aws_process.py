@@ -7,13 +7,15 @@ stdin closes (the local cloud stopped, or died) or it gets SIGTERM. It is a proc
 moto, which does most of the work at load, has an interpreter (and a lock) of its own, while the local
 cloud's process serves the API.
 
-Control endpoints for tests and the demo (not AWS APIs), on the AWS endpoint's port:
-    GET  /_localcloud/status                          every mapping: counters, paused, problems
+Event source mappings are the Lambda API's (local/event_source_mappings.py): enable, disable or tune
+one with `aws lambda update-event-source-mapping` as on AWS. Control endpoints for tests and the demo
+(not AWS APIs), on the AWS endpoint's port:
+    GET  /_localcloud/status                          every mapping: counters, state, problems
     GET  /_localcloud/mappings/<function logical id>  one mapping, with per-message detail
-    POST /_localcloud/mappings/<function logical id>/pause | resume | kill-environments
+    POST /_localcloud/mappings/<function logical id>/kill-environments   a crash, for fault tests
     POST /_localcloud/stack-outputs                   the outputs as served locally (the local API's URL)
-CloudFormation's DescribeStacks and ListStackResources of the deployed stack are answered here too
-(local/stack_reads.py); every other request goes to moto.
+CloudFormation's reads of the deployed stack are answered here too (local/stack_reads.py); every other
+request goes to moto.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ from local.assembly import load_stacks
 from local.aws_options import AwsOptions, worker_environment
 from local.clients import Clients
 from local.deploy import Deployer, Deployment
+from local.event_source_mappings import MappingService, install
 from local.lambda_metrics import NAMESPACE, LambdaMetrics, MetricsPublisher
-from local.pollers import QueuePoller
+from local.pollers import MappingSettings, QueuePoller
 from local.queues import QUEUE_NAMESPACE, QueueAccess, QueueMetrics
 from local.runtime import ExecutionEnvironment, Zygote
 from local.stack_reads import StackReads
@@ -54,11 +57,14 @@ class LocalAws:
     def __init__(self, options: AwsOptions) -> None:
         self.options = options
         self.server: Any = None
-        self.pollers: dict[str, QueuePoller] = {}
+        self.mappings = MappingService(on_error=self.report)
+        self.names: dict[str, str] = {}  # mapping UUID -> the name its counters go by (its function's logical id)
+        self.deployment: Deployment | None = None
         self.problems: list[str] = []
         self.metrics = LambdaMetrics()
         self.publisher: MetricsPublisher | None = None
         self.zygote = Zygote()
+        self.init_slots = threading.BoundedSemaphore(os.cpu_count() or 2)
         self.stack_reads: StackReads | None = None
 
     # -- start ----------------------------------------------------------------------------------
@@ -67,12 +73,18 @@ class LocalAws:
         [stack] = [s for s in load_stacks(Path(o.cdk_out)) if o.stack_name in (None, s.name)][:1] or [None]
         if stack is None:
             raise LookupError(f"no stack {o.stack_name} in {o.cdk_out}")
+        install(self.mappings)
         self._start_server()
         clients = Clients(self.endpoint_url, o.region)
         overrides = {} if o.failure_rate is None else {"FAILURE_RATE": str(o.failure_rate)}
-        deployment = Deployer(clients, o.region).deploy(stack, environment_overrides=overrides)
-        self.stack_reads = StackReads(deployment, stack.template, o.region)
-        self._start_pollers(deployment)
+        deployer = Deployer(clients, o.region)
+        deployment = self.deployment = deployer.deploy(stack, environment_overrides=overrides)
+        self.stack_reads = StackReads(deployment, stack.template, o.region, events=deployer.events)
+        self.names = {m.uuid: m.function.logical_id for m in deployment.mappings}
+        if o.paused:  # as if an operator had disabled every mapping right after the deploy
+            for mapping in deployment.mappings:
+                clients.client("lambda").update_event_source_mapping(UUID=mapping.uuid, Enabled=False)
+        self.mappings.start(self._poller)
         resources = stack.template["Resources"]
         queue_urls = [deployment.physical_ids[lid] for lid, r in resources.items() if r["Type"] == "AWS::SQS::Queue"]
         queues = QueueMetrics(queue_urls, o.region)
@@ -98,22 +110,33 @@ class LocalAws:
         threading.Thread(target=self.server.run, daemon=True, name="aws-server").start()
         self.endpoint_url = f"http://{self.options.host}:{self.server.effective_port}"
 
-    def _start_pollers(self, deployment: Deployment) -> None:
-        o = self.options
-        init_slots = threading.BoundedSemaphore(os.cpu_count() or 2)
+    def _poller(self, esm: Any, settings: MappingSettings) -> QueuePoller | None:
+        """The poller of a mapping (deployed, or created later through the Lambda API)."""
+        o, deployment = self.options, self.deployment
+        assert deployment is not None
+        functions = {f.name: f for f in deployment.functions.values()}
+        function = functions.get(esm.function_arn.rsplit(":", 1)[-1])
+        if function is None:
+            self.report(f"event source mapping {esm.uuid}: {esm.function_arn} is not a function of the stack; "
+                        "the local cloud runs only the stack's own functions")
+            return None
+        name = self.names.setdefault(esm.uuid, esm.uuid)  # deployed ones are named for their function
+        log = Path(o.log_dir) / f"{function.logical_id}.log"
+        init_slots = self.init_slots
         environment = worker_environment(self.endpoint_url, o.region)
-        for mapping in deployment.mappings:
-            log = Path(o.log_dir) / f"{mapping.function.logical_id}.log"
-            environments = [ExecutionEnvironment(mapping.function, zygote=self.zygote, aws_environment=environment,
-                                                 log_path=log, init_slots=init_slots,
-                                                 init_limit_seconds=o.init_limit_seconds, observer=self.metrics)
-                            for _ in range(mapping.max_concurrency)]
-            queue = QueueAccess(mapping.queue_url, mapping.queue_arn, o.region)
-            poller = QueuePoller(mapping, queue=queue, environments=environments, time_scale=o.time_scale,
-                                 on_error=self.report)
-            self.pollers[mapping.function.logical_id] = poller
-        for poller in self.pollers.values():
-            poller.start(paused=o.paused)
+
+        def environment_factory() -> ExecutionEnvironment:
+            return ExecutionEnvironment(function, zygote=self.zygote, aws_environment=environment, log_path=log,
+                                        init_slots=init_slots, init_limit_seconds=o.init_limit_seconds,
+                                        observer=self.metrics)
+
+        return QueuePoller(name, settings, queue=QueueAccess(esm.event_source_arn, o.region),
+                           environment_factory=environment_factory, time_scale=o.time_scale, on_error=self.report)
+
+    @property
+    def pollers(self) -> dict[str, QueuePoller]:
+        """Every running mapping's poller, by the name its counters go by."""
+        return {self.names.get(uuid, uuid): poller for uuid, poller in list(self.mappings.pollers.items())}
 
     def report(self, text: str) -> None:
         self.problems.append(text)
@@ -144,7 +167,7 @@ class LocalAws:
         if method == "GET" and parts == ["status"]:
             return _json_response(start_response, "200 OK", {
                 "problems": self.problems,
-                "mappings": {name: {**p.stats.summary(), "paused": p.paused, "queue_url": p.mapping.queue_url}
+                "mappings": {name: {**p.stats.summary(), "state": p.state, "queue": p.queue.name}
                              for name, p in self.pollers.items()}})
         poller = self.pollers.get(parts[1]) if len(parts) >= 2 and parts[0] == "mappings" else None
         if poller is None:
@@ -152,8 +175,8 @@ class LocalAws:
         if method == "GET" and len(parts) == 2:
             with poller.lock:
                 detail = poller.stats.detail()
-            return _json_response(start_response, "200 OK", {**detail, "paused": poller.paused})
-        actions = {"pause": poller.pause, "resume": poller.resume, "kill-environments": poller.kill_environments}
+            return _json_response(start_response, "200 OK", {**detail, "state": poller.state})
+        actions = {"kill-environments": poller.kill_environments}
         if method == "POST" and len(parts) == 3 and parts[2] in actions:
             return _json_response(start_response, "200 OK", {"result": actions[parts[2]]()})
         return _json_response(start_response, "400 Bad Request", {"message": f"unknown action {method} {parts}"})
@@ -162,10 +185,7 @@ class LocalAws:
     def stop(self) -> None:
         if self.publisher:
             self.publisher.stop()
-        for poller in self.pollers.values():  # every poller told first, then each waited for
-            poller.signal_stop()
-        for poller in self.pollers.values():
-            poller.stop()
+        self.mappings.stop()
         self.zygote.close()
         if self.server:
             self.server.close()

@@ -59,7 +59,7 @@ class LocalCloudOptions:
     failure_rate: float | None = None  # None: as deployed (off by default); else set on every consumer
     log_dir: Path = ROOT / ".local" / "logs"
     allow_stale: bool = False
-    paused: bool = False  # start pollers paused (tests that need a whole batch in the queue first)
+    paused: bool = False  # every mapping disabled after the deploy (tests that need a whole batch queued first)
     stack_name: str | None = None
     function_concurrency: int = DEFAULT_FUNCTION_CONCURRENCY  # beyond it the API throttles, as Lambda does
     api_environments: int = DEFAULT_API_ENVIRONMENTS
@@ -71,7 +71,7 @@ class MappingSnapshot:
     """One event source mapping as the AWS process counted it (for tests and the demo)."""
 
     mapping: MappingSpec
-    paused: bool
+    state: str  # the mapping's State, as GetEventSourceMapping reports it
     invocations: list[Invocation]
     received: dict[str, int]
     deleted: set[str]
@@ -147,7 +147,7 @@ class LocalCloud:
 
     def _spawn_aws(self) -> None:
         o = self.options
-        options = AwsOptions(cdk_out=str(o.cdk_out), host=HOST, port=o.aws_port, region=o.region,
+        options = AwsOptions(cdk_out=str(o.cdk_out.resolve()), host=HOST, port=o.aws_port, region=o.region,
                              stack_name=o.stack_name, time_scale=o.time_scale, failure_rate=o.failure_rate,
                              log_dir=str(o.log_dir), paused=o.paused, init_limit_seconds=o.init_limit_seconds)
         # Its own session: Ctrl-C in the terminal reaches this process only, which then stops it in order.
@@ -300,18 +300,31 @@ class LocalCloud:
     def snapshot(self, service: str) -> MappingSnapshot:
         mapping = self.mapping(service)
         detail = self._control("GET", f"mappings/{mapping.function.logical_id}")
-        return MappingSnapshot(mapping=mapping, paused=detail["paused"],
+        return MappingSnapshot(mapping=mapping, state=detail["state"],
                                invocations=[Invocation(**i) for i in detail["invocation_records"]],
                                received=detail["received"], deleted=set(detail["deleted"]),
                                message_rides=detail["message_rides"], max_in_flight=detail["max_in_flight"],
                                summary=detail)
 
     def pause(self, service: str) -> None:
-        self._control("POST", f"mappings/{self.mapping(service).function.logical_id}/pause")
+        """Disable the service's mapping through the Lambda API, as an operator would; return once Disabled."""
+        self._set_enabled([self.mapping(service)], False)
 
     def resume(self, service: str | None = None) -> None:
-        for mapping in self.mappings if service is None else [self.mapping(service)]:
-            self._control("POST", f"mappings/{mapping.function.logical_id}/resume")
+        """Enable the service's mapping (every mapping when none is named); return once Enabled."""
+        self._set_enabled(self.mappings if service is None else [self.mapping(service)], True)
+
+    def _set_enabled(self, mappings: list[MappingSpec], enabled: bool, timeout: float = 10.0) -> None:
+        lambda_client = self.clients.client("lambda")
+        for mapping in mappings:
+            lambda_client.update_event_source_mapping(UUID=mapping.uuid, Enabled=enabled)
+        wanted, deadline = "Enabled" if enabled else "Disabled", time.monotonic() + timeout
+        for mapping in mappings:
+            while lambda_client.get_event_source_mapping(UUID=mapping.uuid)["State"] != wanted:
+                if time.monotonic() > deadline:
+                    raise LocalCloudError(f"the mapping of {mapping.function.logical_id} is not {wanted} after "
+                                          f"{timeout:g} s")
+                time.sleep(0.02)
 
     def kill_environments(self, service: str) -> int:
         """Crash every execution environment of the service's consumer (they cold-start again)."""

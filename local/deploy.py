@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from local.assembly import FileAsset, StackArtifact
-from local.provision import Provisioner, ProvisionError, references
+from local.provision import Provisioner, ProvisionError, StackEvent, references
 from local.template import BOOTSTRAP_VERSION_PARAMETER, RESERVED_SSM_PREFIX, Resolver
 
 ACCOUNT = "123456789012"  # moto's default account
@@ -104,6 +104,7 @@ class Deployer:
         self.aws = clients
         self.region = region
         self.zipped: dict[str, bytes] = {}  # asset hash -> its zip (the four functions share one asset)
+        self.events: list[StackEvent] = []  # what the last deploy created, step by step
 
     def _parameter_values(self, template: dict[str, Any]) -> dict[str, str]:
         """The value of every template parameter, as CloudFormation would resolve it here.
@@ -167,6 +168,7 @@ class Deployer:
         resolver = Resolver(template, {}, region=self.region, account=ACCOUNT, stack_name=stack.name)
         provisioner = Provisioner(self.aws.client, stack_name=stack.name, region=self.region, account=ACCOUNT,
                                   function_code=lambda properties: self._code(stack, properties))
+        self.events = provisioner.events
         try:
             provisioner.create_all(template, resolver)
         except ProvisionError as error:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import random
 import string
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from local.template import Resolver, as_json_string
@@ -24,6 +26,17 @@ from local.template import Resolver, as_json_string
 NAME_LIMITS = {"AWS::SQS::Queue": 80, "AWS::Lambda::Function": 64, "AWS::IAM::Role": 64, "AWS::SNS::Topic": 256,
                "AWS::DynamoDB::Table": 255, "AWS::Logs::LogGroup": 512}
 Created = tuple[str, dict[str, str]]  # physical id, Fn::GetAtt attributes
+
+
+@dataclass(frozen=True)
+class StackEvent:
+    """One step of the creation, as CloudFormation's DescribeStackEvents lists it."""
+
+    logical_id: str
+    resource_type: str
+    physical_id: str
+    status: str  # CREATE_IN_PROGRESS, CREATE_COMPLETE
+    timestamp: datetime
 
 
 class ProvisionError(RuntimeError):
@@ -93,6 +106,7 @@ class Provisioner:
         self.client, self.stack, self.region, self.account = client, stack_name, region, account
         self.function_code = function_code
         self.filter_policies: dict[str, dict[str, Any] | None] = {}  # subscription endpoint -> its filter policy
+        self.events: list[StackEvent] = []  # oldest first
         self.creators: dict[str, Callable[[str, dict[str, Any]], Created]] = {
             "AWS::KMS::Key": self._key, "AWS::SNS::Topic": self._topic, "AWS::SQS::Queue": self._queue,
             "AWS::DynamoDB::Table": self._table, "AWS::Logs::LogGroup": self._log_group, "AWS::IAM::Role": self._role,
@@ -114,10 +128,12 @@ class Provisioner:
         for logical_id in creation_order(resources):
             resource = resources[logical_id]
             properties = resolver.resolve(resource.get("Properties", {}))
+            self.events.append(StackEvent(logical_id, resource["Type"], "", "CREATE_IN_PROGRESS", datetime.now(UTC)))
             try:
                 physical, attributes = self.creators[resource["Type"]](logical_id, properties)
             except Exception as error:
                 raise ProvisionError(f"{logical_id} ({resource['Type']}): {error}") from error
+            self.events.append(StackEvent(logical_id, resource["Type"], physical, "CREATE_COMPLETE", datetime.now(UTC)))
             resolver.physical_ids[logical_id] = physical
             resolver.attributes.update({(logical_id, name): value for name, value in attributes.items()})
 
@@ -209,10 +225,10 @@ class Provisioner:
         return logical_id, {}
 
     def _event_source(self, logical_id: str, p: dict[str, Any]) -> Created:
-        # Created disabled: moto's own SQS trigger needs Docker and ignores batchItemFailures; local pollers run it.
+        # As the template says (enabled unless it says otherwise); local/event_source_mappings.py runs it.
         arguments = {k: p[k] for k in ("EventSourceArn", "FunctionName", "BatchSize", "MaximumBatchingWindowInSeconds",
-                                        "FunctionResponseTypes", "ScalingConfig") if k in p}
-        mapping = self.client("lambda").create_event_source_mapping(Enabled=False, **arguments)
+                                        "FunctionResponseTypes", "ScalingConfig", "Enabled") if k in p}
+        mapping = self.client("lambda").create_event_source_mapping(**arguments)
         return str(mapping["UUID"]), {}
 
     def _topic_policy(self, logical_id: str, p: dict[str, Any]) -> Created:

@@ -48,13 +48,18 @@ def lambda_record(message: Message, queue_arn: str, region: str) -> dict[str, An
 class QueueAccess:
     """One queue of moto's SQS, as a poller sees it."""
 
-    def __init__(self, queue_url: str, queue_arn: str, region: str) -> None:
-        self.name = queue_url.rsplit("/", 1)[-1]
+    def __init__(self, queue_arn: str, region: str) -> None:
+        self.name = queue_arn.rsplit(":", 1)[-1]
         self.arn, self.region = queue_arn, region
         self.backend: SQSBackend = sqs_backends[ACCOUNT][region]
 
-    def receive(self, count: int, visibility_timeout: int) -> list[dict[str, Any]]:
-        messages = self.backend.receive_message(self.name, count, 0, visibility_timeout, ["All"])
+    def visibility_timeout(self) -> int:
+        """The queue's visibility timeout as it is now (SetQueueAttributes may change it)."""
+        return int(self.backend.get_queue(self.name).visibility_timeout)
+
+    def receive(self, count: int) -> list[dict[str, Any]]:
+        """Up to `count` messages, invisible for the queue's own visibility timeout (as Lambda receives)."""
+        messages = self.backend.receive_message(self.name, count, 0, self.visibility_timeout(), ["All"])
         return [lambda_record(message, self.arn, self.region) for message in messages]
 
     def delete(self, receipt_handles: list[str]) -> int:

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ops.dlq import DeadLetter, RedriveResult
+from ops.mappings import MappingState
 from ops.pending_rides import PendingRide, Republished
 from ops.plan import Plan, human_duration
 from ops.reconcile import Reconciliation
@@ -101,6 +102,17 @@ def redrive_table(results: list[RedriveResult]) -> Table:
     for r in results:
         style = "green" if r.status in ("COMPLETED", "EMPTY") else "bold red"
         table.add_row(r.service, r.kind, f"{r.moved:,}/{r.to_move:,}", Text(r.status, style=style), r.detail or "")
+    return table
+
+
+def mapping_table(states: list[MappingState]) -> Table:
+    table = Table(title="Event source mappings")
+    for name in ("service", "state", "batch size", "window (s)", "max concurrency", "UUID"):
+        table.add_column(name)
+    for s in states:
+        style = "green" if s.state == "Enabled" else "yellow" if s.state == "Disabled" else "cyan"
+        table.add_row(s.service, Text(s.state, style=style), str(s.batch_size), str(s.batching_window_seconds),
+                      shown(s.max_concurrency), s.uuid)
     return table
 
 

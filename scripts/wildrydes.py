@@ -8,30 +8,39 @@ Commands from other modules are one line each (preflight and review, at the end)
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-from rich.console import Console
 from rich.live import Live
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ops import dlq as dlq_ops
 from ops import pending_rides, views
 from ops import plan as plan_ops
-from ops.errors import CheckFailed, OpsError
+from ops.errors import CheckFailed
 from ops.reconcile import reconcile as reconcile_rides
 from ops.send import SendOptions, outcome_dicts, read_accepted, write_accepted
 from ops.send import send as send_rides
 from ops.smoke import run_smoke
-from ops.target import ROOT, Target, default_stack_name, resolve
+from ops.target import ROOT, default_stack_name
 from ops.watch import snapshot as take_snapshot
+from scripts import mapping_commands
+from scripts.cli import (
+    EndpointsOption,
+    JsonOption,
+    RegionOption,
+    StackOption,
+    TargetOption,
+    err,
+    handles_errors,
+    out,
+    print_json,
+    progress,
+    target_of,
+)
 from scripts.preflight import preflight
 from scripts.review import review
 
@@ -41,62 +50,7 @@ dlq_app = typer.Typer(no_args_is_help=True, help="Dead-letter queues: list, show
 rides_app = typer.Typer(no_args_is_help=True, help="Rides stuck PENDING in the Rides table.")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(rides_app, name="rides")
-
-out = views.stdout_console()
-err = Console(stderr=True)
-F = TypeVar("F", bound=Callable[..., Any])
-
-TargetOption = Annotated[str, typer.Option(
-    "--target", "-t", envvar="WILDRYDES_TARGET",
-    help="aws: a deployed stack (CloudFormation outputs, your credentials); local: the running `make local`.")]
-StackOption = Annotated[str | None, typer.Option(
-    "--stack", help="Stack name (default: $STACK_NAME, else cdk.json's context.wildrydes.stackName).")]
-RegionOption = Annotated[str | None, typer.Option("--region", help="AWS region (default: your AWS configuration).")]
-EndpointsOption = Annotated[Path | None, typer.Option(
-    "--endpoints", envvar="WILDRYDES_ENDPOINTS",
-    help="The local cloud's endpoints file (default .local/endpoints.json).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-def handles_errors(command: F) -> F:
-    """One line on stderr and a non-zero exit for what the user can fix; no traceback."""
-    @functools.wraps(command)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except OpsError as error:
-            err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-            raise typer.Exit(error.exit_code) from None
-        except NoCredentialsError:
-            err.print("[bold red]error:[/] no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
-                      "AWS_SECRET_ACCESS_KEY, or use --target local", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-        except ClientError as error:
-            e = error.response.get("Error", {})
-            err.print(f"[bold red]error:[/] AWS refused {error.operation_name}: {e.get('Code')}: {e.get('Message')}",
-                      highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-        except BotoCoreError as error:
-            err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            err.print("interrupted")
-            raise typer.Exit(130) from None
-    return run  # type: ignore[return-value]
-
-
-def target_of(target: str, stack: str | None, region: str | None, endpoints: Path | None) -> Target:
-    return resolve(target, stack=stack, region=region, endpoints_file=endpoints)
-
-
-def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
-def progress(console: Console) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=False, disable=not console.is_terminal)
-
+mapping_commands.register(app)
 
 # -- send ---------------------------------------------------------------------------------------------------
 @app.command(epilog="Examples:  wildrydes send 500 --target local   |   wildrydes send --duration 60 --rate 20 "

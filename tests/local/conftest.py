@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -35,6 +38,20 @@ def post_ride(url: str, body: Any) -> tuple[int, dict[str, Any]]:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
+
+
+AWS_CLI = Path(sys.executable).with_name("aws")  # awscli, pinned in requirements-dev.txt
+
+
+def aws_cli(cloud: LocalCloud, *args: str) -> Any:
+    """`aws ARGS --endpoint-url <the local cloud> --output json`, the real AWS CLI; its parsed answer."""
+    environment = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                   "AWS_DEFAULT_REGION": cloud.options.region, "AWS_PAGER": ""}
+    done = subprocess.run([str(AWS_CLI), *args, "--endpoint-url", cloud.aws_endpoint_url, "--output", "json"],
+                          capture_output=True, text=True, env=environment, timeout=60)
+    if done.returncode != 0:
+        raise AssertionError(f"aws {' '.join(args)} failed ({done.returncode}): {done.stderr}")
+    return json.loads(done.stdout) if done.stdout.strip() else None
 
 
 def start_cloud(cdk_out: Path, log_dir: Path, **options: Any) -> LocalCloud:

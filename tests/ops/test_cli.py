@@ -12,6 +12,7 @@ from scripts.wildrydes import app
 COMMANDS = [
     ["send", "10"], ["watch", "--once"], ["watch", "--once", "--json"], ["dlq", "list"], ["dlq", "show", "abc"],
     ["dlq", "redrive"], ["rides", "pending"], ["rides", "republish"], ["smoke"], ["reconcile", "rides.jsonl"],
+    ["pause", "CustomerAccounting"], ["resume", "CustomerAccounting"], ["mappings"],
 ]
 
 
@@ -25,7 +26,8 @@ def test_each_command_says_the_local_cloud_is_not_running(command: list[str], tm
 
 
 @pytest.mark.parametrize("command", [["send"], ["watch"], ["dlq", "list"], ["dlq", "show"], ["dlq", "redrive"],
-                                     ["rides", "pending"], ["rides", "republish"], ["plan"], ["reconcile"], ["smoke"]])
+                                     ["rides", "pending"], ["rides", "republish"], ["plan"], ["reconcile"], ["smoke"],
+                                     ["pause"], ["resume"], ["mappings"]])
 def test_every_command_has_help_with_examples(command: list[str]):
     result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from bench.record import write_result
-from local.assembly import load_stacks
+from cloud_assembly import load_assembly
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "handler_imports.json"
@@ -28,7 +28,7 @@ MEASURE = "import time, importlib; t = time.perf_counter(); importlib.import_mod
 
 def functions(cdk_out: Path) -> dict[str, tuple[str, Path, dict[str, str]]]:
     """Function logical id -> (handler module, code directory, environment) from the template."""
-    [stack] = load_stacks(cdk_out)[:1]
+    stack = load_assembly(cdk_out).stack
     found = {}
     for logical_id, resource in stack.template["Resources"].items():
         if resource["Type"] != "AWS::Lambda::Function":

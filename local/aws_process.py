@@ -31,17 +31,18 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from cloud_assembly import load_assembly
 from local import moto_patches
-from local.assembly import load_stacks
-from local.aws_options import AwsOptions, worker_environment
-from local.clients import Clients
-from local.deploy import Deployer, Deployment
-from local.event_source_mappings import MappingService, install
-from local.lambda_metrics import NAMESPACE, LambdaMetrics, MetricsPublisher
-from local.pollers import MappingSettings, QueuePoller
-from local.queues import QUEUE_NAMESPACE, QueueAccess, QueueMetrics
-from local.runtime import ExecutionEnvironment, Zygote
-from local.stack_reads import StackReads
+from local.clients import local_clients
+from local.cloudformation.deployment import Deployer, Deployment
+from local.cloudformation.stack_reads import StackReads
+from local.cloudwatch.publisher import MetricsPublisher
+from local.lambda_service.environments import ExecutionEnvironment, Zygote
+from local.lambda_service.event_source_mappings import MappingService, install
+from local.lambda_service.metrics import NAMESPACE, LambdaMetrics
+from local.lambda_service.pollers import MappingSettings, QueuePoller
+from local.options import AwsOptions, worker_environment
+from local.sqs.queues import QUEUE_NAMESPACE, QueueAccess, QueueMetrics
 
 CONTROL_PREFIX = "/_localcloud/"
 SERVER_THREADS = 32  # concurrent AWS calls; a long poll (WaitTimeSeconds) holds one for its wait
@@ -70,12 +71,10 @@ class LocalAws:
     # -- start ----------------------------------------------------------------------------------
     def start(self) -> dict[str, Any]:
         o = self.options
-        [stack] = [s for s in load_stacks(Path(o.cdk_out)) if o.stack_name in (None, s.name)][:1] or [None]
-        if stack is None:
-            raise LookupError(f"no stack {o.stack_name} in {o.cdk_out}")
+        stack = load_assembly(Path(o.cdk_out)).find(o.stack_name)
         install(self.mappings)
         self._start_server()
-        clients = Clients(self.endpoint_url, o.region)
+        clients = local_clients(self.endpoint_url, o.region)
         overrides = {} if o.failure_rate is None else {"FAILURE_RATE": str(o.failure_rate)}
         deployer = Deployer(clients, o.region)
         deployment = self.deployment = deployer.deploy(stack, environment_overrides=overrides)

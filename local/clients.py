@@ -1,24 +1,12 @@
-"""boto3 clients for the local AWS endpoint (any credentials do; moto checks none)."""
+"""The local cloud's own clients of its AWS endpoint (the deploy, the pollers' helpers, tests)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import boto3
 from botocore.config import Config
 
+from aws_clients import ClientCache, local_session
 
-class Clients:
-    """One client per service, created on first use."""
 
-    def __init__(self, endpoint_url: str, region: str) -> None:
-        self.endpoint_url, self.region = endpoint_url, region
-        self.session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local",
-                                             region_name=region)
-        self.config = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2})
-        self._clients: dict[str, Any] = {}
-
-    def client(self, name: str) -> Any:
-        if name not in self._clients:
-            self._clients[name] = self.session.client(name, endpoint_url=self.endpoint_url, config=self.config)
-        return self._clients[name]
+def local_clients(endpoint_url: str, region: str) -> ClientCache:
+    return ClientCache(local_session(region), endpoint_url,
+                       Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}))

@@ -20,21 +20,20 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from local.assembly import ROOT, AssemblyError, load_stacks, stale_inputs
-from local.aws_options import INIT_LIMIT_SECONDS, AwsOptions, worker_environment
-from local.deploy import Deployment, MappingSpec
-from local.lambda_metrics import NAMESPACE, LambdaMetrics, MetricsPublisher
-from local.mapping_stats import Invocation
-from local.runtime import ExecutionEnvironment, FunctionPool, Zygote
+from cloud_assembly import ROOT, AssemblyError, changed_since_synth, load_assembly
+from local.cloud_controls import CloudControls, LocalCloudError
+from local.cloudformation.deployment import Deployment
+from local.cloudwatch.publisher import MetricsPublisher
+from local.lambda_service.environments import ExecutionEnvironment, FunctionPool, Zygote
+from local.lambda_service.metrics import NAMESPACE, LambdaMetrics
+from local.options import INIT_LIMIT_SECONDS, AwsOptions, worker_environment
 
-# boto3 (local.clients) and uvicorn (local.api) are imported once the AWS process is on its way: start-up
-# is the two processes' imports side by side, not one after the other.
+# boto3 (local.clients) and uvicorn (local.apigateway.front_door) are imported once the AWS process is on its
+# way: start-up is the two processes' imports side by side, not one after the other.
 
 DEFAULT_API_PORT = 3000
 DEFAULT_AWS_PORT = 5050
@@ -43,10 +42,6 @@ DEFAULT_API_ENVIRONMENTS = 10  # local processes per function the API invokes (r
 HOST = "127.0.0.1"
 READY_TIMEOUT_SECONDS = 60
 STOP_SECONDS = 1.5  # how long the AWS process may take to stop before it is killed
-
-
-class LocalCloudError(RuntimeError):
-    """A clear reason the local cloud cannot start."""
 
 
 @dataclass
@@ -66,25 +61,6 @@ class LocalCloudOptions:
     init_limit_seconds: float = INIT_LIMIT_SECONDS
 
 
-@dataclass
-class MappingSnapshot:
-    """One event source mapping as the AWS process counted it (for tests and the demo)."""
-
-    mapping: MappingSpec
-    state: str  # the mapping's State, as GetEventSourceMapping reports it
-    invocations: list[Invocation]
-    received: dict[str, int]
-    deleted: set[str]
-    message_rides: dict[str, str]
-    max_in_flight: int
-    summary: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ride_ids(self) -> set[str]:
-        """Distinct ride ids delivered to this mapping's queue."""
-        return set(self.message_rides.values())
-
-
 def _check_port(port: int, what: str, option: str) -> None:
     if port == 0:
         return
@@ -99,7 +75,7 @@ def _check_port(port: int, what: str, option: str) -> None:
             raise
 
 
-class LocalCloud:
+class LocalCloud(CloudControls):
     def __init__(self, options: LocalCloudOptions) -> None:
         self.options = options
         self.aws: subprocess.Popen[str] | None = None
@@ -122,22 +98,20 @@ class LocalCloud:
 
     def start(self) -> None:
         o = self.options
-        stacks = load_stacks(o.cdk_out)
-        stale = stale_inputs(o.cdk_out)
+        load_assembly(o.cdk_out).find(o.stack_name)
+        stale = changed_since_synth(o.cdk_out)
         if stale and not o.allow_stale:
             names = ", ".join(str(p.relative_to(ROOT)) for p in stale[:5])
             raise AssemblyError(f"{o.cdk_out} is older than {names}: run `make synth` (or allow a stale cdk.out)")
-        if not any(o.stack_name in (None, s.name) for s in stacks):
-            raise AssemblyError(f"no stack {o.stack_name} in {o.cdk_out}")
         _check_port(o.aws_port, "the local AWS endpoint", "--aws-port / AWS_PORT")
         _check_port(o.api_port, "the local API", "--api-port / API_PORT")
         _fresh_logs(o.log_dir)
         try:
             self._spawn_aws()
-            from local.clients import Clients
+            from local.clients import local_clients
 
             self._wait_for_aws()
-            self.clients = Clients(self.aws_endpoint_url, o.region)
+            self.clients = local_clients(self.aws_endpoint_url, o.region)
             self._start_api()
             self._control("POST", "stack-outputs", self.outputs)  # describe-stacks shows the local API URL
         except BaseException:
@@ -185,7 +159,7 @@ class LocalCloud:
             print(line, end="", file=sys.stderr)
 
     def _start_api(self) -> None:
-        from local.api import LocalApi
+        from local.apigateway.front_door import LocalApi
 
         o, d = self.options, self.deployment
         assert d is not None
@@ -276,69 +250,6 @@ class LocalCloud:
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(self.endpoints(), indent=2) + "\n")
         temporary.replace(path)  # readers never see half a file
-
-    # -- the AWS process's event source mappings ----------------------------------------------------
-    @property
-    def mappings(self) -> list[MappingSpec]:
-        return list(self.deployment.mappings) if self.deployment else []
-
-    def mapping(self, service: str) -> MappingSpec:
-        """The mapping whose function's logical id starts with the service name (e.g. "CustomerAccounting")."""
-        [found] = [m for m in self.mappings if m.function.logical_id.startswith(service)]
-        return found
-
-    def _control(self, method: str, path: str, body: Any = None) -> Any:
-        request = urllib.request.Request(f"{self.aws_endpoint_url}/_localcloud/{path}", method=method,
-                                         data=None if body is None else json.dumps(body).encode())
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
-
-    def status(self) -> dict[str, Any]:
-        """Every mapping's counters (invocations, batches per worker, retries, concurrency) and problems."""
-        return dict(self._control("GET", "status"))
-
-    def snapshot(self, service: str) -> MappingSnapshot:
-        mapping = self.mapping(service)
-        detail = self._control("GET", f"mappings/{mapping.function.logical_id}")
-        return MappingSnapshot(mapping=mapping, state=detail["state"],
-                               invocations=[Invocation(**i) for i in detail["invocation_records"]],
-                               received=detail["received"], deleted=set(detail["deleted"]),
-                               message_rides=detail["message_rides"], max_in_flight=detail["max_in_flight"],
-                               summary=detail)
-
-    def pause(self, service: str) -> None:
-        """Disable the service's mapping through the Lambda API, as an operator would; return once Disabled."""
-        self._set_enabled([self.mapping(service)], False)
-
-    def resume(self, service: str | None = None) -> None:
-        """Enable the service's mapping (every mapping when none is named); return once Enabled."""
-        self._set_enabled(self.mappings if service is None else [self.mapping(service)], True)
-
-    def _set_enabled(self, mappings: list[MappingSpec], enabled: bool, timeout: float = 10.0) -> None:
-        lambda_client = self.clients.client("lambda")
-        for mapping in mappings:
-            lambda_client.update_event_source_mapping(UUID=mapping.uuid, Enabled=enabled)
-        wanted, deadline = "Enabled" if enabled else "Disabled", time.monotonic() + timeout
-        for mapping in mappings:
-            while lambda_client.get_event_source_mapping(UUID=mapping.uuid)["State"] != wanted:
-                if time.monotonic() > deadline:
-                    raise LocalCloudError(f"the mapping of {mapping.function.logical_id} is not {wanted} after "
-                                          f"{timeout:g} s")
-                time.sleep(0.02)
-
-    def kill_environments(self, service: str) -> int:
-        """Crash every execution environment of the service's consumer (they cold-start again)."""
-        return int(self._control("POST", f"mappings/{self.mapping(service).function.logical_id}"
-                                         "/kill-environments")["result"])
-
-    @property
-    def errors(self) -> list[str]:
-        """Problems seen so far: import errors, timeouts, settle failures (also printed on stderr)."""
-        try:
-            remote = list(self.status()["problems"]) if self.aws else []
-        except (urllib.error.URLError, OSError):
-            remote = []
-        return remote + self.own_problems
 
 
 def _fresh_logs(log_dir: Path) -> None:

@@ -60,13 +60,13 @@ from moto.moto_api._internal import mock_random
 from moto.sqs import models as sqs_models
 from moto.sqs.models import Queue, SQSBackend
 
-from local import move_tasks
+from local.sqs import move_tasks
+from local.sqs.queues import QUEUE_LOCK as _queue_lock
 
 COUNTS = ("approximate_number_of_messages", "approximate_number_of_messages_not_visible",
           "approximate_number_of_messages_delayed")
 _state = threading.local()  # per thread: counts skipped, lazy message lists, memoised attributes
 _originals: dict[str, Any] = {}
-_queue_lock = threading.RLock()
 ATOMIC = ("send_message", "send_message_batch", "delete_message", "change_message_visibility",
           "change_message_visibility_batch", "purge_queue")
 LONG_POLL_STEP_SECONDS = 0.05
@@ -192,11 +192,6 @@ def _available_regions(self: Any, service_name: str, partition_name: str = "aws"
 
 def _receipt_handle() -> str:
     return "".join(mock_random.choices(string.ascii_lowercase, k=185))
-
-
-def queue_lock() -> threading.RLock:
-    """The lock every SQS message operation here runs under (for readers in the same process)."""
-    return _queue_lock
 
 
 def apply() -> None:

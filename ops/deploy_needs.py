@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cloud_assembly import AssemblyError, load_assembly
+
+__all__ = ["AssemblyError", "DeployNeeds", "read_needs"]
 SSM_PARAMETER_TYPE = "AWS::SSM::Parameter::Value<"
 BOOTSTRAP_PARAMETER = "BootstrapVersion"  # the parameter CDK's stack synthesizer adds
-
-
-class AssemblyError(RuntimeError):
-    """cdk.out is missing, holds no such stack, or an override names no parameter; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -38,11 +37,6 @@ class DeployNeeds:
     alarm_emails: tuple[str, ...] = ()
 
 
-def _stack_artifacts(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {artifact.get("displayName", name): artifact for name, artifact in manifest.get("artifacts", {}).items()
-            if artifact.get("type") == "aws:cloudformation:stack"}
-
-
 def _rule_minimum(template: dict[str, Any]) -> int:
     """The bootstrap version the template's CheckBootstrapVersion rule requires (it lists the ones refused)."""
     refused: list[int] = []
@@ -56,23 +50,9 @@ def _rule_minimum(template: dict[str, Any]) -> int:
 
 def read_needs(cdk_out: Path, stack_name: str | None = None,
                parameter_overrides: dict[str, str] | None = None) -> DeployNeeds:
-    manifest_path = cdk_out / "manifest.json"
-    if not manifest_path.is_file():
-        raise AssemblyError(f"{cdk_out} holds no synthesized app: run `make synth` first")
-    manifest = json.loads(manifest_path.read_text())
-    stacks = _stack_artifacts(manifest)
-    if stack_name is None and len(stacks) == 1:
-        [stack_name] = stacks
-    if stack_name not in stacks:
-        raise AssemblyError(f"no stack {stack_name!r} in {cdk_out} (it holds {', '.join(sorted(stacks)) or 'none'}): "
-                            "synthesize it with the same STACK_NAME")
-    properties = stacks[stack_name]["properties"]
-    template_file = cdk_out / properties["templateFile"]
-    template = json.loads(template_file.read_text())
-    versions = [int(properties.get("requiresBootstrapStackVersion", 0)), _rule_minimum(template)]
-    for dependency in stacks[stack_name].get("dependencies", []):
-        asset = manifest["artifacts"].get(dependency, {})
-        versions.append(int(asset.get("properties", {}).get("requiresBootstrapStackVersion", 0)))
+    stack = load_assembly(cdk_out).find(stack_name)
+    stack_name, template_file, template = stack.name, stack.template_path, stack.template
+    versions = [stack.requires_bootstrap_version, _rule_minimum(template)]
 
     parameters = template.get("Parameters", {})
     ssm = {name: str(p.get("Default", "")) for name, p in parameters.items()

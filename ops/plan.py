@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from cloud_assembly import target
 from ops.errors import OpsError
 
 PRICES_FILE = Path(__file__).with_name("prices.toml")
@@ -123,16 +124,6 @@ class Plan:
 
 
 # -- reading the template -----------------------------------------------------------------------------------
-def _ref(value: Any) -> str | None:
-    if isinstance(value, dict):
-        if "Ref" in value:
-            return str(value["Ref"])
-        if "Fn::GetAtt" in value:
-            target = value["Fn::GetAtt"]
-            return str(target[0] if isinstance(target, list) else str(target).split(".")[0])
-    return None
-
-
 def read_template(path: Path) -> tuple[list[ServiceSettings], Producer]:
     try:
         template = json.loads(path.read_text())
@@ -141,18 +132,18 @@ def read_template(path: Path) -> tuple[list[ServiceSettings], Producer]:
     except (OSError, ValueError) as error:
         raise OpsError(f"cannot read the template {path}: {error}") from error
     resources = template.get("Resources", {})
-    mappings = {_ref(r["Properties"].get("EventSourceArn")): r["Properties"] for r in resources.values()
+    mappings = {target(r["Properties"].get("EventSourceArn"), resources): r["Properties"] for r in resources.values()
                 if r.get("Type") == "AWS::Lambda::EventSourceMapping"}
     services = []
     for key, output in template.get("Outputs", {}).items():
         if not key.endswith("QueueUrl") or key.endswith("DlqUrl"):
             continue
-        queue_id = _ref(output.get("Value"))
+        queue_id = target(output.get("Value"), resources)
         mapping = mappings.get(queue_id)
         if queue_id is None or mapping is None:
             continue
         queue = resources[queue_id].get("Properties", {})
-        function = resources.get(_ref(mapping.get("FunctionName")) or "", {}).get("Properties", {})
+        function = resources.get(target(mapping.get("FunctionName"), resources) or "", {}).get("Properties", {})
         redrive = queue.get("RedrivePolicy") or {}
         services.append(ServiceSettings(
             name=key[: -len("QueueUrl")], batch_size=int(mapping.get("BatchSize", 10)),
@@ -178,20 +169,10 @@ def _producer(resources: dict[str, Any]) -> Producer:
                      if "ThrottlingRateLimit" in s]
             rate = float(rates[0]) if rates else rate
         if resource.get("Type") == "AWS::ApiGateway::Method":
-            target = _get_att_target(properties.get("Integration", {}).get("Uri"))
-            function = resources.get(target or "", {}).get("Properties", function)
+            integration = target(properties.get("Integration", {}).get("Uri"), resources)
+            function = resources.get(integration or "", {}).get("Properties", function)
     return Producer(memory_mb=int(function.get("MemorySize", 128)),
                     architecture=(function.get("Architectures") or ["x86_64"])[0], api_rate_limit=rate)
-
-
-def _get_att_target(value: Any) -> str | None:
-    if isinstance(value, dict):
-        if "Fn::GetAtt" in value:
-            return _ref(value)
-        return next((t for v in value.values() if (t := _get_att_target(v))), None)
-    if isinstance(value, list):
-        return next((t for v in value if (t := _get_att_target(v))), None)
-    return None
 
 
 def load_prices(path: Path = PRICES_FILE) -> dict[str, Any]:

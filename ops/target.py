@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
+from aws_clients import ClientCache, local_session
 from ops.errors import OpsError
 from ops.services import Service, discover_services
 
@@ -30,7 +30,7 @@ ENDPOINTS_FILE = ROOT / ".local" / "endpoints.json"
 CDK_JSON = ROOT / "cdk.json"
 DEFAULT_STACK_NAME = "WildRydesRideCompletion"
 TARGETS = ("aws", "local")
-LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
 
 
 def default_stack_name(cdk_json: Path = CDK_JSON) -> str:
@@ -54,16 +54,12 @@ class Target:
     outputs: dict[str, str]
     session: Any
     endpoint_url: str | None = None  # the local cloud's AWS endpoint; None: AWS itself
-    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _clients: ClientCache | None = field(default=None, repr=False)
 
     def client(self, name: str, *, pool: int = 32) -> Any:
-        with self._lock:
-            if name not in self._clients:
-                config = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=pool,
-                                connect_timeout=5, read_timeout=30)
-                self._clients[name] = self.session.client(name, endpoint_url=self.endpoint_url, config=config)
-            return self._clients[name]
+        if self._clients is None:
+            self._clients = ClientCache(self.session, self.endpoint_url, CLIENT_CONFIG)
+        return self._clients.client(name, pool=pool)
 
     @property
     def services(self) -> list[Service]:
@@ -120,7 +116,7 @@ def target_from_endpoints(endpoints: dict[str, Any]) -> Target:
     region = str(endpoints.get("region") or "us-east-1")
     return Target(kind="local", stack_name=str(endpoints.get("stack_name") or default_stack_name()), region=region,
                   outputs={k: str(v) for k, v in endpoints["outputs"].items()},
-                  session=boto3.session.Session(region_name=region, **LOCAL_CREDENTIALS),
+                  session=local_session(region),
                   endpoint_url=str(endpoints["aws_endpoint_url"]))
 
 

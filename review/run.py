@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from review.assembly import load_assembly
+from cloud_assembly import load_assembly
 from review.base import resolve_ref, worktree
 from review.changes import Changes, interpret_diff, run_cfn_diff
 from review.contract import compare_contracts, read_contract

@@ -1,7 +1,7 @@
 """Synthesizing a project with the CDK CLI, or reusing its cdk.out when nothing synth reads changed since.
 
-Synth reads app.py, cdk.json, stacks/ and lambdas/ (the same list the local cloud checks); cdk.out is
-current when its manifest is newer than all of them. A synth that cdk-nag stops still writes the
+cdk.out is current when its manifest is newer than everything synth reads (cloud_assembly/staleness.py,
+the same check the local cloud makes). A synth that cdk-nag stops still writes the
 template and the validation report: the review goes on with them and reports the findings.
 """
 
@@ -13,10 +13,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from cloud_assembly import changed_since_synth
 from review.errors import ReviewError
 from review.tools import Tools
 
-SYNTH_INPUTS = ("app.py", "cdk.json", "stacks", "lambdas")
 SYNTH_TIMEOUT_SECONDS = 600
 CDK_FLAGS = ("--no-notices", "--no-version-reporting")
 
@@ -27,18 +27,6 @@ class Synth:
     ran: bool  # False: an up-to-date cdk.out was reused
     validation_failed: bool = False  # cdk-nag stopped synth; the template and the report were still written
     seconds: float = 0.0
-
-
-def changed_since_synth(project: Path, cdk_out: Path) -> list[Path]:
-    """Files synth reads that are newer than cdk.out's manifest; every input if there is no manifest."""
-    manifest = cdk_out / "manifest.json"
-    written = manifest.stat().st_mtime if manifest.is_file() else float("-inf")
-    changed = []
-    for name in SYNTH_INPUTS:
-        path = project / name
-        files = [path] if path.is_file() else sorted(path.rglob("*")) if path.is_dir() else []
-        changed += [f for f in files if f.is_file() and "__pycache__" not in f.parts and f.stat().st_mtime > written]
-    return changed
 
 
 def _synth_problem(output: str) -> str:
@@ -90,6 +78,6 @@ def run_synth(project: Path, outdir: Path, *, tools: Tools, label: str = "synth"
 
 def ensure_synth(project: Path, cdk_out: Path, *, tools: Tools) -> Synth:
     """Reuse cdk.out if it is newer than everything synth reads, else synthesize into it."""
-    if (cdk_out / "manifest.json").is_file() and not changed_since_synth(project, cdk_out):
+    if (cdk_out / "manifest.json").is_file() and not changed_since_synth(cdk_out, project):
         return Synth(directory=cdk_out, ran=False, validation_failed=_validation_failed(cdk_out))
     return run_synth(project, cdk_out, tools=tools)

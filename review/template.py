@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
-from review.assembly import Stack
+from cloud_assembly import Stack, references
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 _CONSTRUCT_LEAVES = ("Resource", "Default")
@@ -27,11 +26,6 @@ def statements(document: Any) -> list[dict[str, Any]]:
     """The statements of an IAM policy document (a single statement may be given without a list)."""
     found = document.get("Statement", []) if isinstance(document, dict) else []
     return [found] if isinstance(found, dict) else list(found)
-
-
-def _sub_targets(text: str) -> Iterator[str]:
-    for match in _SUB_VARIABLE.finditer(text):
-        yield match.group(1).split(".")[0]
 
 
 class Template:
@@ -81,34 +75,7 @@ class Template:
     # --- references -----------------------------------------------------------------------------------
     def references(self, value: Any) -> list[str]:
         """Logical ids of this template's resources that `value` refers to (Ref, GetAtt, Sub), in order."""
-        found: list[str] = []
-
-        def walk(node: Any) -> None:
-            if isinstance(node, dict):
-                if len(node) == 1:
-                    [(key, arg)] = node.items()
-                    if key == "Ref" and isinstance(arg, str):
-                        found.append(arg)
-                        return
-                    if key == "Fn::GetAtt":
-                        target = arg[0] if isinstance(arg, list) else str(arg).split(".")[0]
-                        found.append(target)
-                        return
-                    if key == "Fn::Sub":
-                        text = arg[0] if isinstance(arg, list) else arg
-                        if isinstance(text, str):
-                            found.extend(_sub_targets(text))
-                        if isinstance(arg, list) and len(arg) > 1:
-                            walk(arg[1])
-                        return
-                for item in node.values():
-                    walk(item)
-            elif isinstance(node, list):
-                for item in node:
-                    walk(item)
-
-        walk(value)
-        return list(dict.fromkeys(ref for ref in found if ref in self.resources))
+        return [name for name in references(value) if name in self.resources]
 
     def target(self, value: Any) -> str | None:
         refs = self.references(value)

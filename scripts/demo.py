@@ -13,7 +13,7 @@ import argparse
 import sys
 import time
 
-from local.assembly import ROOT
+from cloud_assembly import ROOT
 from local.cloud import LocalCloud
 from ops import views
 from ops.plan import read_template

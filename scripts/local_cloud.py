@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from local.assembly import ROOT, AssemblyError
+from cloud_assembly import ROOT, AssemblyError
 from local.cloud import (
     DEFAULT_API_ENVIRONMENTS,
     DEFAULT_API_PORT,
@@ -25,8 +25,8 @@ from local.cloud import (
     LocalCloudError,
     LocalCloudOptions,
 )
-from local.deploy import DeployError
-from local.runtime import InvocationError
+from local.cloudformation.deployment import DeployError
+from local.lambda_service.environments import InvocationError
 
 SAMPLE_RIDE = {"from": "Berlin", "to": "Munich", "duration": 480, "distance": 600, "customer": "cmr", "fare": 256.5}
 ENDPOINTS_FILE = ROOT / ".local" / "endpoints.json"

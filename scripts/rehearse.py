@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import shutil
 import subprocess
 import tempfile
@@ -28,12 +27,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-import boto3
 import typer
 from botocore.exceptions import ClientError
 from rich.console import Console
 from rich.markup import escape
 
+from aws_clients import isolated_environment, session_with
 from scripts.rehearse_moto import moto_fixes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,11 +85,7 @@ def supply_powertools_layer(session: Any, endpoint: str) -> str:
 
 def make_environment(endpoint: str) -> dict[str, str]:
     """The user's environment, pointed at moto: fake credentials, no profile, no real account reachable."""
-    environment = {k: v for k, v in os.environ.items()
-                   if not k.startswith("AWS_") and k not in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION")}
-    return {**environment, **FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            "AWS_EC2_METADATA_DISABLED": "true"}
+    return isolated_environment(endpoint, REGION, FAKE_CREDENTIALS)
 
 
 def run_make(target: str, variables: dict[str, str], environment: dict[str, str]) -> Step:
@@ -166,7 +161,7 @@ def rehearse(*, stack_name: str = "WildRydesRehearsal", port: int = 0, say: Any 
         try:
             # localhost, not 127.0.0.1: with an IP the CDK CLI's S3 client makes moto misread the bucket name
             endpoint = f"http://localhost:{server.get_host_and_port()[1]}"
-            session = boto3.session.Session(region_name=REGION, **{k.lower(): v for k, v in FAKE_CREDENTIALS.items()})
+            session = session_with(FAKE_CREDENTIALS, REGION)
             variables = {"STACK_NAME": stack_name, "CDK_OUT": str(cdk_out), "REQUIRE_APPROVAL": "never",
                          "POWERTOOLS_PARAMETER": supply_powertools_layer(session, endpoint)}
             environment = make_environment(endpoint)

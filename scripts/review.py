@@ -16,8 +16,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from cloud_assembly import AssemblyError, load_assembly
 from review.architecture import build_architecture
-from review.assembly import load_assembly
 from review.errors import ReviewError
 from review.mermaid import render_mermaid
 from review.readme import readme_diagram, with_diagram
@@ -71,7 +71,7 @@ def review(
             return
         outcome = run_review(ReviewOptions(project=project, cdk_out=cdk_out_dir, output=output, base=base,
                                            strict=strict))
-    except ReviewError as error:
+    except (ReviewError, AssemblyError) as error:
         errors.print(f"error: {error}", markup=False)
         raise typer.Exit(2) from None
     for line in summary_lines(outcome.review):

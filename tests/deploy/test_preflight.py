@@ -197,7 +197,8 @@ def test_preflight_of_a_missing_assembly_is_a_one_line_error(tmp_path: Path):
     result = subprocess.run([sys.executable, "-m", "scripts.preflight", "--cdk-out", str(tmp_path)], cwd=ROOT,
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 2
-    assert result.stderr.strip() == f"error: {tmp_path} holds no synthesized app: run `make synth` first"
+    assert result.stderr.strip() == (f"error: {tmp_path} holds no synthesized app (no manifest.json): "
+                                     "run `make synth` first")
 
 
 def test_an_old_or_missing_bootstrap_fails_unless_bootstrap_runs_next(cloud, cloud_assembly, monkeypatch):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from local.assembly import AssemblyError, load_stacks, stale_inputs
+from cloud_assembly import AssemblyError, changed_since_synth, load_assembly
 from local.cloud import LocalCloud, LocalCloudError, LocalCloudOptions
 from stacks.app_factory import project_context
 from tests.conftest import synthesize
@@ -21,7 +21,7 @@ from tests.local.conftest import effect_ids, messages_kept, post_ride, start_clo
 
 def test_missing_cdk_out_says_to_synthesize(tmp_path: Path):
     with pytest.raises(AssemblyError, match="run `make synth`"):
-        load_stacks(tmp_path / "cdk.out")
+        load_assembly(tmp_path / "cdk.out")
 
 
 def test_a_source_changed_after_synth_makes_cdk_out_stale(tmp_path: Path, cloud_assembly: Path):
@@ -29,12 +29,12 @@ def test_a_source_changed_after_synth_makes_cdk_out_stale(tmp_path: Path, cloud_
     (root / "lambdas").mkdir(parents=True)
     cdk_out = root / "cdk.out"
     shutil.copytree(cloud_assembly, cdk_out)
-    assert stale_inputs(cdk_out, root) == []
+    assert changed_since_synth(cdk_out, root) == []
     handler = root / "lambdas" / "handler.py"
     handler.write_text("x = 1\n")
     later = (cdk_out / "manifest.json").stat().st_mtime + 10
     os.utime(handler, (later, later))
-    assert stale_inputs(cdk_out, root) == [handler]
+    assert changed_since_synth(cdk_out, root) == [handler]
 
 
 def test_port_in_use_is_named(cloud_assembly: Path, tmp_path: Path):
@@ -54,7 +54,7 @@ def test_commands_say_why_they_cannot_start_and_exit_2(tmp_path: Path, capsys):
     assert local_cloud.main(["--cdk-out", missing, "--endpoints-file", str(tmp_path / "e.json")]) == 2
     assert demo.main(["--cdk-out", missing]) == 2
     errors = capsys.readouterr().err.splitlines()
-    assert errors == [f"error: {missing} has no manifest.json: run `make synth` first"] * 2
+    assert errors == [f"error: {missing} holds no synthesized app (no manifest.json): run `make synth` first"] * 2
 
 
 def test_handler_raising_on_import_is_reported_and_loses_nothing(cloud_assembly: Path, tmp_path: Path):

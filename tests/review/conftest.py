@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from review.assembly import Assembly, Stack, load_assembly
+from cloud_assembly import Assembly, Stack, load_assembly
 from review.template import Template
 
 

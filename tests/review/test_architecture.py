@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from cloud_assembly import load_assembly
 from review.alarms import read_alarms
 from review.architecture import build_architecture
-from review.assembly import load_assembly
 from review.filter_policy import render_filter_policy
 from review.mermaid import render_mermaid
 from review.template import Template

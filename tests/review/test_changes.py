@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cloud_assembly import SYNTH_INPUTS
 from review.changes import interpret_diff, run_cfn_diff
 from review.contract import ContractChanges
 from review.run import Outcome, ReviewOptions, run_review
-from review.synth import SYNTH_INPUTS
 from review.tools import ROOT, Tools
 from scripts.review import app
 from tests.review.conftest import find

@@ -13,9 +13,10 @@ import pytest
 from aws_cdk import aws_sqs as sqs
 from typer.testing import CliRunner
 
+from cloud_assembly import changed_since_synth
 from review.errors import ReviewError
 from review.run import ReviewOptions, run_review
-from review.synth import changed_since_synth, run_synth
+from review.synth import run_synth
 from review.tools import ROOT, Tools
 from scripts.review import app
 from stacks.app_factory import build_app
@@ -94,9 +95,9 @@ def test_cdk_out_is_reused_only_while_it_is_newer_than_what_synth_reads(tmp_path
     (tmp_path / "stacks" / "stack.py").write_text("x = 1\n")
     cdk_out = tmp_path / "cdk.out"
     cdk_out.mkdir()
-    assert [p.name for p in changed_since_synth(tmp_path, cdk_out)] == ["stack.py"]  # no manifest: all
+    assert [p.name for p in changed_since_synth(cdk_out, tmp_path)] == ["stack.py"]  # no manifest: all
     (cdk_out / "manifest.json").write_text("{}")
-    assert changed_since_synth(tmp_path, cdk_out) == []
+    assert changed_since_synth(cdk_out, tmp_path) == []
     later = (cdk_out / "manifest.json").stat().st_mtime + 5
     os.utime(tmp_path / "stacks" / "stack.py", (later, later))
-    assert [p.name for p in changed_since_synth(tmp_path, cdk_out)] == ["stack.py"]
+    assert [p.name for p in changed_since_synth(cdk_out, tmp_path)] == ["stack.py"]

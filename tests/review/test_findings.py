@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from review.assembly import Stack
+from cloud_assembly import Stack
 from review.errors import ReviewError
 from review.findings import cdk_nag_reports
 from review.report import build_review

@@ -13,11 +13,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from local.assembly import FileAsset, StackArtifact
-from local.provision import Provisioner, ProvisionError, StackEvent, references
-from local.template import BOOTSTRAP_VERSION_PARAMETER, RESERVED_SSM_PREFIX, Resolver
+from cloud_assembly import BOOTSTRAP_VERSION_PARAMETER, FileAsset, Resolver, Stack, references
+from local.cloudformation.resources import Provisioner, ProvisionError, StackEvent
+from local.options import ACCOUNT
 
-ACCOUNT = "123456789012"  # moto's default account
+RESERVED_SSM_PREFIX = "/aws/service/"  # public SSM parameters moto refuses to hold ("reserved parameter name")
 BOOTSTRAP_VERSION = "30"
 
 
@@ -143,7 +143,7 @@ class Deployer:
         return str(layer["LayerVersionArn"])
 
     @staticmethod
-    def _asset(stack: StackArtifact, properties: dict[str, Any]) -> FileAsset:
+    def _asset(stack: Stack, properties: dict[str, Any]) -> FileAsset:
         """The directory asset in cdk.out that holds a function's code."""
         key = properties.get("Code", {}).get("S3Key")
         asset: FileAsset | None = stack.asset_for_key(key) if isinstance(key, str) else None
@@ -151,7 +151,7 @@ class Deployer:
             raise DeployError(f"a function's code ({key}) is not a directory asset in cdk.out")
         return asset
 
-    def _code(self, stack: StackArtifact, properties: dict[str, Any]) -> bytes:
+    def _code(self, stack: Stack, properties: dict[str, Any]) -> bytes:
         """A function's code as deployed: the zip of its asset directory in cdk.out."""
         asset = self._asset(stack, properties)
         if asset.asset_hash not in self.zipped:
@@ -159,7 +159,7 @@ class Deployer:
         return self.zipped[asset.asset_hash]
 
     # -- the deployment ----------------------------------------------------------------------------
-    def deploy(self, stack: StackArtifact, environment_overrides: dict[str, str] | None = None) -> Deployment:
+    def deploy(self, stack: Stack, environment_overrides: dict[str, str] | None = None) -> Deployment:
         """Create the stack; `environment_overrides` replace those variables in functions that have them
         (the local cloud's failure injection switch)."""
         template = dict(stack.template)
@@ -182,7 +182,7 @@ class Deployer:
                               for k, v in stack.template.get("Outputs", {}).items()}
         return deployment
 
-    def _functions(self, stack: StackArtifact, deployment: Deployment, overrides: dict[str, str]) -> None:
+    def _functions(self, stack: Stack, deployment: Deployment, overrides: dict[str, str]) -> None:
         lambda_client = self.aws.client("lambda")
         for logical_id, resource in stack.template["Resources"].items():
             if resource["Type"] != "AWS::Lambda::Function":
@@ -200,7 +200,7 @@ class Deployer:
                 code_dir=asset.source, environment=environment,
                 timeout_seconds=int(config.get("Timeout", 3)), memory_mb=int(config.get("MemorySize", 128)))
 
-    def _mappings(self, stack: StackArtifact, deployment: Deployment, resolver: Resolver) -> None:
+    def _mappings(self, stack: Stack, deployment: Deployment, resolver: Resolver) -> None:
         lambda_client, sqs = self.aws.client("lambda"), self.aws.client("sqs")
         by_name = {f.name: f for f in deployment.functions.values()}
         for logical_id, resource in stack.template["Resources"].items():
@@ -225,7 +225,7 @@ class Deployer:
                 max_receive_count=int(redrive["maxReceiveCount"]) if redrive else None,
                 dead_letter_queue_url=dlq_url))
 
-    def _routes(self, stack: StackArtifact, deployment: Deployment) -> None:
+    def _routes(self, stack: Stack, deployment: Deployment) -> None:
         resources = stack.template["Resources"]
 
         def path_of(resource_ref: Any) -> str:

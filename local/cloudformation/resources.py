@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import random
 import string
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from local.template import Resolver, as_json_string
+from cloud_assembly import Resolver, as_json_string, references
 
 # CloudFormation's limit on a generated name, per type (longer stack-logical-id prefixes are cut).
 NAME_LIMITS = {"AWS::SQS::Queue": 80, "AWS::Lambda::Function": 64, "AWS::IAM::Role": 64, "AWS::SNS::Topic": 256,
@@ -47,28 +47,6 @@ def physical_name(stack: str, logical_id: str, limit: int) -> str:
     """A name as CloudFormation generates it for a resource without one of its own."""
     suffix = "".join(random.choices(string.ascii_uppercase + string.digits, k=13))
     return f"{f'{stack}-{logical_id}'[: limit - 14]}-{suffix}"
-
-
-def references(value: Any) -> Iterator[str]:
-    """Logical names a template value refers to (resources and parameters alike)."""
-    if isinstance(value, list):
-        for item in value:
-            yield from references(item)
-    elif isinstance(value, dict):
-        if set(value) == {"Ref"}:
-            yield str(value["Ref"])
-        elif set(value) == {"Fn::GetAtt"}:
-            target = value["Fn::GetAtt"]
-            yield str(target[0] if isinstance(target, list) else str(target).split(".")[0])
-        elif set(value) == {"Fn::Sub"}:
-            text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
-            for part in text.split("${")[1:]:
-                yield part.split("}")[0].split(".")[0]
-            if isinstance(value["Fn::Sub"], list):
-                yield from references(value["Fn::Sub"][1])
-        else:
-            for item in value.values():
-                yield from references(item)
 
 
 def creation_order(resources: dict[str, Any]) -> list[str]:

@@ -20,115 +20,21 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
-from local.aws_options import INIT_LIMIT_SECONDS
-from local.deploy import ACCOUNT, FunctionSpec
+from local.cloudformation.deployment import FunctionSpec
+from local.lambda_service.zygote import ForkedProcess, Zygote
+from local.options import ACCOUNT, INIT_LIMIT_SECONDS
 
-ROOT = str(Path(__file__).resolve().parent.parent)
-WORKER = Path(__file__).resolve().parent / "worker.py"
-# What the Lambda runtime (boto3) and the Powertools layer (Powertools, pydantic, the X-Ray SDK) provide: imported
-# once in the zygote that environments are forked from. The function's own code is imported in each environment.
-PRELOAD = ("json", "boto3", "botocore.session", "botocore.client", "pydantic", "aws_lambda_powertools",
-           "aws_lambda_powertools.logging", "aws_lambda_powertools.metrics", "aws_lambda_powertools.tracing",
-           "aws_lambda_powertools.utilities.batch", "aws_lambda_powertools.utilities.parser", "aws_xray_sdk.core")
+ROOT = str(Path(__file__).resolve().parents[2])  # the project: hidden from the functions' import path
 # Variables every environment gets, as Lambda sets them; the function's own come on top.
 PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
-
-
-class Zygote:
-    """The pre-warmed process (local/worker.py) that forks execution environments; started on first use."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.process: subprocess.Popen[bytes] | None = None
-        self.control: socket.socket | None = None
-        self.replies = b""
-
-    def _start(self) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.process = subprocess.Popen([sys.executable, str(WORKER), str(theirs.fileno()), *PRELOAD],
-                                        pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
-        theirs.close()
-        self.control, self.replies = ours, b""
-
-    def fork(self, spec: dict[str, Any]) -> tuple[int, Connection]:
-        """A new environment's pid and the connection to it."""
-        with self.lock:
-            if self.process is None or self.process.poll() is not None:
-                self._start()
-            assert self.control is not None
-            mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                socket.send_fds(self.control, [json.dumps(spec).encode() + b"\n"], [theirs.fileno()])
-                while b"\n" not in self.replies:
-                    chunk = self.control.recv(4096)
-                    if not chunk:
-                        raise OSError("the zygote exited")
-                    self.replies += chunk
-            except OSError as error:
-                mine.close()
-                self.process = None
-                raise InvocationError("Runtime.ExitError", f"could not start an environment: {error}") from None
-            finally:
-                theirs.close()
-            line, self.replies = self.replies.split(b"\n", 1)
-            return int(json.loads(line)["pid"]), Connection(mine.detach())
-
-    def prewarm(self) -> None:
-        """Start the zygote now (it imports for about a second), rather than at the first cold start."""
-        with self.lock:
-            if self.process is None:
-                self._start()
-
-    def close(self) -> None:
-        with self.lock:
-            if self.control is not None:
-                self.control.close()
-                self.control = None
-            if self.process is not None:  # it holds nothing worth a graceful exit, and may be mid-import
-                self.process.kill()
-                self.process.wait()
-                self.process = None
-
-
-class _Forked:
-    """An environment process the zygote forked. Killed through a pidfd where the OS has them (Linux), so
-    that a pid the system has since reused is never signalled."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        try:
-            self.pidfd: int | None = os.pidfd_open(pid)
-        except (AttributeError, OSError):
-            self.pidfd = None
-
-    def kill(self) -> None:
-        try:
-            if self.pidfd is not None:
-                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
-            else:
-                os.kill(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, OSError):
-            pass
-
-    def close(self) -> None:
-        if self.pidfd is not None:
-            os.close(self.pidfd)
-            self.pidfd = None
-
-
 class InvocationError(RuntimeError):
     """The invocation failed: the handler raised, timed out, or could not be imported."""
 
@@ -195,10 +101,13 @@ class ExecutionEnvironment:
         with self.init_slots:
             if self.closed:
                 raise InvocationError("Runtime.ExitError", "the local cloud is stopping")
-            pid, self.connection = self.zygote.fork({
-                "code_dir": str(f.code_dir), "handler": f.handler, "environment": self._environment(),
-                "log_path": str(self.log_path), "timeout_seconds": f.timeout_seconds, "hidden_paths": [ROOT]})
-            self.process = _Forked(pid)
+            try:
+                pid, self.connection = self.zygote.fork({
+                    "code_dir": str(f.code_dir), "handler": f.handler, "environment": self._environment(),
+                    "log_path": str(self.log_path), "timeout_seconds": f.timeout_seconds, "hidden_paths": [ROOT]})
+            except OSError as error:
+                raise InvocationError("Runtime.ExitError", str(error)) from None
+            self.process = ForkedProcess(pid)
             first = self._receive(self.init_limit_seconds)
             budget = float(f.timeout_seconds)
             if first is None:  # as on Lambda: the init is retried inside the invocation, under its timeout

@@ -20,8 +20,9 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.etree import ElementTree
 
-from local.deploy import ACCOUNT, Deployment
-from local.provision import StackEvent
+from local.cloudformation.deployment import Deployment
+from local.cloudformation.resources import StackEvent
+from local.options import ACCOUNT
 
 NAMESPACE = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
 PAGE = 100  # ListStackResources and DescribeStackEvents pages

@@ -30,9 +30,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from local.mapping_stats import Invocation, MappingStats, remember
-from local.queues import QueueAccess
-from local.runtime import ExecutionEnvironment, InvocationError
+from local.lambda_service.environments import ExecutionEnvironment, InvocationError
+from local.lambda_service.mapping_stats import Invocation, MappingStats, remember
+from local.sqs.queues import QueueAccess
 
 IDLE_WAIT_SECONDS = 0.2  # bounds how late a record that turned visible again (or a change) is seen
 

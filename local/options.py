@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aws_clients.credentials import endpoint_environment
+
 INIT_LIMIT_SECONDS = 10.0  # Lambda's limit on the init phase
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+ACCOUNT = "123456789012"  # the local cloud's one account (moto's default)
 
 
 @dataclass(frozen=True)
@@ -26,5 +28,4 @@ class AwsOptions:
 
 def worker_environment(endpoint_url: str, region: str) -> dict[str, str]:
     """What every local execution environment gets besides the function's own variables."""
-    return {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint_url, "AWS_REGION": region,
-            "AWS_DEFAULT_REGION": region, "POWERTOOLS_TRACE_DISABLED": "true"}
+    return {**endpoint_environment(endpoint_url, region), "POWERTOOLS_TRACE_DISABLED": "true"}

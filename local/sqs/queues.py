@@ -9,16 +9,18 @@ Records come out shaped as Lambda's SQS event delivers them.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
 from moto.core.utils import unix_time_millis
 from moto.sqs.models import Message, SQSBackend, sqs_backends
 
-from local import moto_patches
-from local.deploy import ACCOUNT
+from local.options import ACCOUNT
 
 QUEUE_NAMESPACE = "AWS/SQS"
+# Every SQS message operation runs under it (local/moto_patches.py makes them atomic); readers in the process too.
+QUEUE_LOCK = threading.RLock()
 
 # System attributes a Lambda SQS record carries when the message has them.
 RECORD_ATTRIBUTES = {"ApproximateReceiveCount": "approximate_receive_count", "SentTimestamp": "sent_timestamp",
@@ -100,7 +102,7 @@ class QueueMetrics:
         data, now = [], unix_time_millis()
         timestamp = datetime.now(UTC)
         for name in self.names:
-            with moto_patches.queue_lock():
+            with QUEUE_LOCK:
                 messages = list(self.backend.get_queue(name)._messages)
             visible = [m for m in messages if m.visible and not m.delayed]
             oldest = (now - min(m.sent_timestamp for m in messages)) / 1000 if messages else 0.0

@@ -28,7 +28,7 @@ from moto.awslambda import models as lambda_models
 from moto.awslambda.exceptions import InvalidParameterValueException, LambdaClientError, ValidationException
 from moto.sqs.models import Queue
 
-from local.pollers import MappingSettings, QueuePoller
+from local.lambda_service.pollers import MappingSettings, QueuePoller
 
 # With no ScalingConfig, Lambda starts five concurrent batches and adds more with the backlog (up to 1,000).
 # Locally each concurrent batch is a process, so an unbounded mapping keeps Lambda's starting five.

@@ -1,8 +1,6 @@
-"""Resolving the synthesized template's intrinsic functions to what was deployed.
-
-CloudFormation resolves Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select and Fn::Split while it
-creates a stack; the local cloud (local/provision.py) does the same, with the physical ids and
-attributes of the resources it has created so far.
+"""Resolving a template's intrinsic functions to what was deployed, as CloudFormation does while it creates
+a stack: Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select and Fn::Split, against the physical ids and
+attributes recorded so far (the local cloud's provisioner records each as it creates the resource).
 """
 
 from __future__ import annotations
@@ -12,8 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-# Public SSM parameters moto refuses to hold ("reserved parameter name").
-RESERVED_SSM_PREFIX = "/aws/service/"
+# The SSM parameter the CDK's bootstrap rule reads (qualifier hnb659fds, the default).
 BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 
 
@@ -43,10 +40,10 @@ class Resolver:
         raise UnresolvableError(f"Ref {name}: no physical id")
 
     def get_att(self, name: str, attribute: str) -> str:
-        if (name, attribute) in self.attributes:  # recorded by local/provision.py as it created the resource
+        if (name, attribute) in self.attributes:
             return self.attributes[(name, attribute)]
         kind = self.resources[name]["Type"]
-        raise UnresolvableError(f"Fn::GetAtt {name}.{attribute} ({kind}) is not known to the local cloud")
+        raise UnresolvableError(f"Fn::GetAtt {name}.{attribute} ({kind}) is not known here")
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):

@@ -1,5 +1,5 @@
-"""The AWS/Lambda metrics of the local functions, published into the local CloudWatch (with whatever
-other source the publisher is given: the AWS process adds its queues' AWS/SQS metrics).
+"""The AWS/Lambda metrics of the local functions, for the local CloudWatch (local/cloudwatch/publisher.py
+sends them, with the queues' AWS/SQS metrics).
 
 On AWS, Lambda publishes Invocations, Errors, Throttles, Duration and ConcurrentExecutions per
 function (dimension FunctionName). The local cloud does the same, so that dashboards, alarms' metrics
@@ -10,15 +10,13 @@ few seconds) and are sent as statistic sets, which CloudWatch aggregates per per
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from local.runtime import InvocationRecord
+from local.lambda_service.environments import InvocationRecord
 
 NAMESPACE = "AWS/Lambda"
-PUBLISH_SECONDS = 5.0
 
 
 @dataclass
@@ -84,36 +82,3 @@ class LambdaMetrics:
                     datum("ConcurrentExecutions", "Count", 1, f.max_running, f.max_running, f.max_running)
                 self.functions[name] = _Accumulated(running=f.running, max_running=f.running)
         return data
-
-
-Source = Callable[[], list[dict[str, Any]]]  # MetricData gathered since the last call
-
-
-class MetricsPublisher:
-    """Puts metrics into CloudWatch every few seconds, from a daemon thread: per namespace, a source."""
-
-    def __init__(self, sources: dict[str, Source], put: Callable[..., Any], *, interval: float = PUBLISH_SECONDS,
-                 on_error: Callable[[str], None] | None = None) -> None:
-        self.sources, self.put, self.interval, self.on_error = sources, put, interval, on_error
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True, name="metrics")
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def flush(self) -> None:
-        for namespace, source in self.sources.items():
-            data = source()
-            for start in range(0, len(data), 500):
-                self.put(Namespace=namespace, MetricData=data[start:start + 500])
-
-    def _run(self) -> None:
-        while not self.stopping.wait(self.interval):
-            try:
-                self.flush()
-            except Exception as error:  # the local CloudWatch is going away, or a passing fault: try next time
-                if self.on_error and not self.stopping.is_set():
-                    self.on_error(f"publishing metrics failed: {error}")
-
-    def stop(self) -> None:
-        self.stopping.set()

@@ -39,8 +39,8 @@ from urllib.parse import parse_qsl
 
 import uvicorn
 
-from local.deploy import Route
-from local.runtime import FunctionPool, InvocationError
+from local.cloudformation.deployment import Route
+from local.lambda_service.environments import FunctionPool, InvocationError
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's limit
 INTEGRATION_TIMEOUT_SECONDS = 29.0  # API Gateway's limit on a Lambda integration

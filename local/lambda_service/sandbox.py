@@ -1,6 +1,6 @@
 """The local Lambda runtime's side of an execution environment, and the process environments are forked from.
 
-`python worker.py CONTROL_FD MODULE...` is the *zygote*: it imports what the Lambda runtime and the
+`python sandbox.py CONTROL_FD MODULE...` is the *zygote*: it imports what the Lambda runtime and the
 Powertools layer provide (boto3, pydantic, Powertools: the modules named), then forks one process per
 execution environment the local cloud asks for, the way a Lambda sandbox is restored from a snapshot:
 those libraries are already imported, the function's own code is not. A request arrives on the

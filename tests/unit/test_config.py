@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from stacks.app_factory import project_context
-from stacks.config import ConfigError, load_settings
+from stacks.config import ConfigError, installed_powertools_version, load_settings
 
 BASE = project_context()["wildrydes"]
 
@@ -252,3 +252,80 @@ def test_every_problem_of_every_service_is_reported_in_order():
         "apiRateLimit: must be between 1 and 10000, got 0",
         "stackName: not a valid CloudFormation stack name: '1'",
     ]
+
+
+# cdk.json's spelling is the only one: the camelCase aliases; strict types; the public surface.
+
+@pytest.mark.parametrize("key", ["batch_size", "BatchSize", "maxBatchingWindowInSeconds", "maximumBatchingWindow"])
+def test_a_service_setting_has_one_spelling(key):
+    assert problems(with_service(**{key: 5})) == [f"subscribers.CustomerNotification.{key}: unknown setting"]
+
+
+@pytest.mark.parametrize("key", ["log_retention_days", "LogRetentionDays", "subscriber"])
+def test_an_app_setting_has_one_spelling(key):
+    assert problems(with_settings(**{key: 30})) == [f"{key}: unknown setting"]
+
+
+def test_unknown_settings_come_after_the_other_problems_of_their_object():
+    context = with_service(batch_size=5, maxConcurrency=1)
+    context["stack_name"] = "x"
+    context["apiRateLimit"] = 0
+    assert problems(context) == ["subscribers.CustomerNotification.maxConcurrency: must be between 2 and 1000, got 1",
+                                 "subscribers.CustomerNotification.batch_size: unknown setting",
+                                 "apiRateLimit: must be between 1 and 10000, got 0",
+                                 "stack_name: unknown setting"]
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"logRetentionDays": True}, "logRetentionDays: must be one of (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, "
+                                 "400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653), got True"),
+    ({"logRetentionDays": 30.0}, "logRetentionDays: must be one of (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, "
+                                 "400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653), got 30.0"),
+    ({"stackName": True}, "stackName: not a valid CloudFormation stack name: True"),
+    ({"alarmEmail": None}, "alarmEmail: not an email address: None"),
+    ({"alarmEmail": 0}, "alarmEmail: not an email address: 0"),
+    ({"apiGatewayCloudWatchRole": None}, "apiGatewayCloudWatchRole: must be one of create, existing, got None"),
+])
+def test_app_values_of_the_wrong_type_are_refused_not_converted(changes, expected):
+    assert problems(with_settings(**changes)) == [expected]
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"name": None}, "subscribers[0].name: must be PascalCase letters and digits, got None"),
+    ({"name": True}, "subscribers.True.name: must be PascalCase letters and digits, got True"),
+    ({"handlerModule": 5}, "subscribers.CustomerNotification.handlerModule: must be a string, got 5"),
+    ({"filterPolicy": "fare"}, "subscribers.CustomerNotification.filterPolicy: must be a non-empty object"),
+])
+def test_service_values_of_the_wrong_type_are_refused_not_converted(changes, expected):
+    assert problems(with_service(**changes)) == [expected]
+
+
+def test_a_service_is_named_by_its_name_where_it_has_one():
+    context = copy.deepcopy(BASE)
+    context["subscribers"] += [{"name": "FraudCheck"}, {"handlerModule": "customer_accounting", "memoryMb": 1}]
+    assert problems(context) == ["subscribers.FraudCheck: needs at least 'name' and 'handlerModule'",
+                                 "subscribers[4]: needs at least 'name' and 'handlerModule'"]
+
+
+def test_a_name_used_twice_is_reported_beside_the_problems_of_those_services():
+    context = copy.deepcopy(BASE)
+    context["subscribers"] += [dict(context["subscribers"][0], memoryMb=1), dict(context["subscribers"][1])]
+    assert problems(context) == ["subscribers.CustomerNotification.memoryMb: must be between 128 and 10240, got 1",
+                                 "subscribers.CustomerAccounting: the name is used more than once",
+                                 "subscribers.CustomerNotification: the name is used more than once"]
+
+
+def test_the_error_lists_every_problem_on_its_own_line():
+    assert str(ConfigError(["a: b", "c: d"])) == (
+        "invalid 'wildrydes' settings in the CDK context (cdk.json):\n  - a: b\n  - c: d")
+
+
+def test_settings_are_frozen_and_derive_what_the_stack_needs():
+    settings = load_settings(with_service(functionTimeoutSeconds=10, maxBatchingWindowSeconds=5))
+    service = settings.subscribers[0]
+    with pytest.raises(ValueError, match="frozen"):
+        service.batch_size = 5
+    assert (service.minimum_visibility_timeout_seconds, service.queue_visibility_timeout_seconds) == (65, 65)
+    assert service.handler == "customer_notification.handler.lambda_handler"
+    assert settings.powertools_layer_parameter("python3.14", "arm64") == (
+        f"/aws/service/powertools/python/arm64/python3.14/{installed_powertools_version()}")

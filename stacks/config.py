@@ -1,17 +1,40 @@
 """Typed, validated settings for the app, read from the `wildrydes` key of the CDK context.
 
+Why typed and validated at synth: cdk.json is edited by hand, and a wrong value there costs most
+once it reaches AWS. Some would deploy without a word (a misspelt key such as `batchSise` is simply
+not read; a visibility timeout under 6 x the function timeout delivers a slow batch twice); others
+fail late and badly, inside CDK with a JavaScript trace or minutes into a deploy that rolls back (a
+log retention CloudWatch does not take, a memory size Lambda refuses). Synth is the first place the
+values meet code and the last before AWS sees them, so they are checked there against the limits of
+Lambda, SQS, SNS and API Gateway, strictly typed ("10" is not an integer, true is not a number), and
+every problem is listed at once, naming the field as cdk.json spells it, the rule and the value.
+
 Every setting has a default sized for a sandbox account (new accounts often have an account
-concurrency limit of 10, so each consumer defaults to a maximum concurrency of 2). Validation
-collects every problem and raises once, naming each field and the rule it breaks.
+concurrency limit of 10, so each consumer defaults to a maximum concurrency of 2). pydantic does the
+checking: cdk.json's camelCase names are the fields' aliases, unknown keys are refused, and
+`_problems` turns pydantic's errors into the project's messages.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field, fields
+from collections import Counter
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 CONTEXT_KEY = "wildrydes"
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
@@ -29,12 +52,15 @@ MAX_RECORD_CONCURRENCY = 100  # threads writing a batch's effects at once (lambd
 MAX_API_LATENCY_MS = 29_000  # API Gateway's integration timeout
 # apiGatewayCloudWatchRole: "create" makes the role and sets it in the account's API Gateway settings;
 # "existing" leaves an already-set role (e.g. managed by the organisation) alone.
-API_GATEWAY_ROLE_MODES = ("create", "existing")
+ApiGatewayRoleMode = Literal["create", "existing"]
+API_GATEWAY_ROLE_MODES = get_args(ApiGatewayRoleMode)
 # Settings a deploy may also take as top-level CDK context (`cdk deploy -c stackName=...`): per-deploy
 # values such as an ephemeral stack per pull request, without editing cdk.json.
 CLI_SETTINGS = ("stackName", "alarmEmail", "apiGatewayCloudWatchRole")
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
                       1827, 2192, 2557, 2922, 3288, 3653)
+
+RULE = "setting"  # the error type of the project's own rules: their message is the problem as listed
 
 
 class ConfigError(ValueError):
@@ -47,23 +73,93 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class SubscriberSettings:
-    """One subscriber service: its queue, DLQ, subscription, consumer and alarms."""
+class Says:
+    """How the problem list states whatever pydantic finds wrong with a field; `{value!r}` is the value given.
 
-    name: str  # PascalCase; names every resource of the service
+    Its field's validators raise a bare ValueError for the rule Says states; rules of their own raise _rule.
+    """
+
+    text: str
+
+
+def _rule(problem: str) -> PydanticCustomError:
+    return PydanticCustomError(RULE, problem)
+
+
+def _minimum_visibility(function_timeout_seconds: int, max_batching_window_seconds: int) -> int:
+    return VISIBILITY_TIMEOUT_FACTOR * function_timeout_seconds + max_batching_window_seconds
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True, strict=True)
+
+
+class SubscriberSettings(_Settings):
+    """One subscriber service: its queue, DLQ, subscription, consumer and alarms.
+
+    Fields are checked in the order declared, which is the order of the problems; a cross-field
+    rule reads the fields before it, and is left out when one of them is already reported.
+    """
+
+    name: Annotated[str, Says("must be PascalCase letters and digits, got {value!r}")] = Field(
+        pattern=r"^[A-Z][A-Za-z0-9]{0,39}$")  # names every resource of the service
     handler_module: str  # package under lambdas/ holding handler.py
-    batch_size: int = 10  # records per invocation
-    max_batching_window_seconds: int = 1  # wait up to this long to fill a batch
-    max_concurrency: int = 2  # concurrent invocations the ESM may run (2-1000)
-    function_timeout_seconds: int = 30
-    memory_mb: int = 256
-    visibility_timeout_seconds: int | None = None  # default: 6 x timeout + batching window
-    max_receive_count: int = 5  # receives before a message moves to the DLQ
-    failure_rate: float = 0.0  # failure injection for demos: share of records that fail
-    record_concurrency: int = 10  # records of a batch the consumer processes at once
-    filter_policy: dict[str, Any] | None = None  # SNS filter policy (message attributes)
-    queue_depth_alarm_threshold: int = 100  # visible messages
-    oldest_message_alarm_seconds: int = 300  # age of the oldest message
+    max_batching_window_seconds: int = Field(1, ge=0, le=MAX_BATCHING_WINDOW_SECONDS)  # wait this long to fill a batch
+    batch_size: int = Field(10, ge=1, le=MAX_BATCH_SIZE)  # records per invocation
+    max_concurrency: int = Field(2, ge=MIN_MAX_CONCURRENCY, le=MAX_MAX_CONCURRENCY)  # concurrent invocations of the ESM
+    function_timeout_seconds: int = Field(30, ge=1, le=900)
+    memory_mb: int = Field(256, ge=128, le=10_240)
+    max_receive_count: int = Field(5, ge=MIN_MAX_RECEIVE_COUNT, le=1000)  # receives before a message moves to the DLQ
+    queue_depth_alarm_threshold: int = Field(100, ge=1, le=10**9)  # visible messages
+    oldest_message_alarm_seconds: int = Field(300, ge=60, le=1_209_600)  # age of the oldest message
+    # default (None): 6 x timeout + batching window
+    visibility_timeout_seconds: int | None = Field(None, ge=0, le=MAX_VISIBILITY_TIMEOUT_SECONDS)
+    record_concurrency: int = Field(10, ge=1, le=MAX_RECORD_CONCURRENCY)  # records of a batch processed at once
+    # failure injection for demos: share of records that fail
+    failure_rate: Annotated[float, Says("must be a number from 0 to 1, got {value!r}")] = Field(0.0, ge=0, le=1)
+    # SNS filter policy (message attributes)
+    filter_policy: Annotated[dict[str, Any] | None, Says("must be a non-empty object")] = Field(None, min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "name" not in data or "handlerModule" not in data:
+            raise _rule("needs at least 'name' and 'handlerModule'")
+        return data
+
+    @field_validator("handler_module")
+    @classmethod
+    def _handler_exists(cls, module: str) -> str:
+        if not (LAMBDAS_DIR / module / "handler.py").is_file():
+            raise _rule(f"lambdas/{module}/handler.py does not exist")
+        return module
+
+    @field_validator("batch_size")
+    @classmethod
+    def _large_batches_wait(cls, size: int, info: ValidationInfo) -> int:
+        window = info.data.get("max_batching_window_seconds")
+        if window is not None and size > MAX_BATCH_SIZE_WITHOUT_WINDOW and window < 1:
+            raise _rule(f"{size} is over {MAX_BATCH_SIZE_WITHOUT_WINDOW}, which SQS allows only with "
+                        "maxBatchingWindowSeconds >= 1")
+        return size
+
+    @field_validator("visibility_timeout_seconds")
+    @classmethod
+    def _outlasts_a_slow_batch(cls, seconds: int | None, info: ValidationInfo) -> int | None:
+        timeout, window = info.data.get("function_timeout_seconds"), info.data.get("max_batching_window_seconds")
+        if None in (seconds, timeout, window):
+            return seconds
+        if seconds < (least := _minimum_visibility(timeout, window)):
+            raise _rule(f"{seconds} is under {VISIBILITY_TIMEOUT_FACTOR} x functionTimeoutSeconds + "
+                        f"maxBatchingWindowSeconds = {least}; a slow batch would be delivered twice")
+        return seconds
+
+    @field_validator("filter_policy")
+    @classmethod
+    def _few_keys(cls, policy: dict[str, Any] | None) -> dict[str, Any] | None:
+        if policy is not None and len(policy) > MAX_FILTER_POLICY_KEYS:
+            raise _rule(f"{len(policy)} keys, SNS allows at most {MAX_FILTER_POLICY_KEYS}")
+        return policy
 
     @property
     def queue_visibility_timeout_seconds(self) -> int:
@@ -73,28 +169,67 @@ class SubscriberSettings:
 
     @property
     def minimum_visibility_timeout_seconds(self) -> int:
-        return VISIBILITY_TIMEOUT_FACTOR * self.function_timeout_seconds + self.max_batching_window_seconds
+        return _minimum_visibility(self.function_timeout_seconds, self.max_batching_window_seconds)
 
     @property
     def handler(self) -> str:
         return f"{self.handler_module}.handler.lambda_handler"
 
 
-@dataclass(frozen=True)
-class AppSettings:
+class AppSettings(_Settings):
     """The whole app. `subscribers` is data: a fourth service is one more entry."""
 
-    subscribers: tuple[SubscriberSettings, ...]
-    stack_name: str = "WildRydesRideCompletion"
-    alarm_email: str = ""  # empty: no email subscription on the ops alarm topic
-    log_retention_days: int = 30
-    api_rate_limit: int = 50  # requests per second, API stage throttling
-    api_burst_limit: int = 100
-    producer_timeout_seconds: int = 10
-    producer_memory_mb: int = 256
-    api_latency_alarm_ms: int = 3000  # p99 latency of the API over 5 minutes, 3 periods in a row
-    api_gateway_cloud_watch_role: str = "create"  # one of API_GATEWAY_ROLE_MODES
-    powertools_version: str = field(default_factory=lambda: installed_powertools_version())
+    # strict=False: a JSON array (a list) is the tuple; each service is still checked strictly
+    subscribers: Annotated[tuple[SubscriberSettings, ...], Says("must be a non-empty list of services")] = Field(
+        strict=False)
+    log_retention_days: Annotated[int, Says(f"must be one of {LOG_RETENTION_DAYS}, got {{value!r}}")] = 30
+    # empty: no email subscription on the ops alarm topic
+    alarm_email: Annotated[str, Says("not an email address: {value!r}")] = Field(
+        "", pattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$")
+    api_rate_limit: int = Field(50, ge=1, le=10_000)  # requests per second, API stage throttling
+    api_burst_limit: int = Field(100, ge=1, le=5_000)
+    producer_timeout_seconds: int = Field(10, ge=1, le=29)
+    producer_memory_mb: int = Field(256, ge=128, le=10_240)
+    # p99 latency of the API over 5 minutes, 3 periods in a row
+    api_latency_alarm_ms: int = Field(3000, ge=1, le=MAX_API_LATENCY_MS)
+    api_gateway_cloud_watch_role: Annotated[ApiGatewayRoleMode, Says(
+        f"must be one of {', '.join(API_GATEWAY_ROLE_MODES)}, got {{value!r}}")] = "create"
+    stack_name: Annotated[str, Says("not a valid CloudFormation stack name: {value!r}")] = Field(
+        "WildRydesRideCompletion", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+
+    @field_validator("subscribers", mode="wrap")
+    @classmethod
+    def _services(cls, services: Any, handler: ValidatorFunctionWrapHandler) -> tuple[SubscriberSettings, ...]:
+        """Every service's problems, then each name used more than once (pydantic alone would skip the names)."""
+        if not services:
+            raise ValueError("no services")
+        listed = services if isinstance(services, (list, tuple)) else ()
+        names = Counter(s["name"] for s in listed if isinstance(s, dict) and isinstance(s.get("name"), str))
+        found = [{"type": _rule("the name is used more than once"), "loc": (name,), "input": name}
+                 for name in sorted(name for name, count in names.items() if count > 1)]
+        try:
+            validated = handler(services)
+        except ValidationError as error:
+            if not found:
+                raise
+            # the services' errors again as line errors, to be raised with the names
+            found[:0] = [{"type": PydanticCustomError(e["type"], e["msg"]), "loc": e["loc"], "input": e["input"]}
+                         for e in error.errors()]
+        if found:
+            raise ValidationError.from_exception_data(cls.__name__, found)
+        return validated
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention_cloudwatch_takes(cls, days: int) -> int:
+        if days not in LOG_RETENTION_DAYS:
+            raise ValueError("not a CloudWatch retention")
+        return days
+
+    @property
+    def powertools_version(self) -> str:
+        """Not a setting: the version of Powertools installed, which the tests run, is the layer deployed."""
+        return installed_powertools_version()
 
     def powertools_layer_parameter(self, runtime: str, architecture: str) -> str:
         """Public SSM parameter holding the ARN of the layer of exactly this Powertools version."""
@@ -106,110 +241,46 @@ def installed_powertools_version() -> str:
     return metadata.version("aws-lambda-powertools")
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-def _build(cls: type, raw: dict[str, Any], where: str, problems: list[str]) -> dict[str, Any]:
-    known = {f.name for f in fields(cls)}
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        name = _snake(key)
-        if name not in known or name in ("subscribers", "powertools_version"):
-            problems.append(f"{where}{key}: unknown setting")
-        else:
-            values[name] = value
-    return values
-
-
-def _check_int(problems: list[str], where: str, value: Any, low: int, high: int) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int):
-        problems.append(f"{where}: must be an integer, got {value!r}")
-        return False
-    if not low <= value <= high:
-        problems.append(f"{where}: must be between {low} and {high}, got {value}")
-        return False
-    return True
-
-
-def _validate_subscriber(s: SubscriberSettings, problems: list[str]) -> None:
-    at = f"subscribers.{s.name}."
-    if not re.fullmatch(r"[A-Z][A-Za-z0-9]{0,39}", str(s.name)):
-        problems.append(f"{at}name: must be PascalCase letters and digits, got {s.name!r}")
-    if not (LAMBDAS_DIR / str(s.handler_module) / "handler.py").is_file():
-        problems.append(f"{at}handlerModule: lambdas/{s.handler_module}/handler.py does not exist")
-    window_ok = _check_int(problems, f"{at}maxBatchingWindowSeconds", s.max_batching_window_seconds,
-                           0, MAX_BATCHING_WINDOW_SECONDS)
-    batch_ok = _check_int(problems, f"{at}batchSize", s.batch_size, 1, MAX_BATCH_SIZE)
-    if batch_ok and window_ok and s.batch_size > MAX_BATCH_SIZE_WITHOUT_WINDOW and s.max_batching_window_seconds < 1:
-        problems.append(f"{at}batchSize: {s.batch_size} is over {MAX_BATCH_SIZE_WITHOUT_WINDOW}, "
-                        "which SQS allows only with maxBatchingWindowSeconds >= 1")
-    _check_int(problems, f"{at}maxConcurrency", s.max_concurrency, MIN_MAX_CONCURRENCY, MAX_MAX_CONCURRENCY)
-    timeout_ok = _check_int(problems, f"{at}functionTimeoutSeconds", s.function_timeout_seconds, 1, 900)
-    _check_int(problems, f"{at}memoryMb", s.memory_mb, 128, 10_240)
-    _check_int(problems, f"{at}maxReceiveCount", s.max_receive_count, MIN_MAX_RECEIVE_COUNT, 1000)
-    _check_int(problems, f"{at}queueDepthAlarmThreshold", s.queue_depth_alarm_threshold, 1, 10**9)
-    _check_int(problems, f"{at}oldestMessageAlarmSeconds", s.oldest_message_alarm_seconds, 60, 1_209_600)
-    visibility_ok = s.visibility_timeout_seconds is not None and _check_int(
-        problems, f"{at}visibilityTimeoutSeconds", s.visibility_timeout_seconds, 0, MAX_VISIBILITY_TIMEOUT_SECONDS)
-    if visibility_ok and timeout_ok and window_ok and (
-            s.queue_visibility_timeout_seconds < s.minimum_visibility_timeout_seconds):
-        problems.append(
-            f"{at}visibilityTimeoutSeconds: {s.visibility_timeout_seconds} is under "
-            f"{VISIBILITY_TIMEOUT_FACTOR} x functionTimeoutSeconds + maxBatchingWindowSeconds "
-            f"= {s.minimum_visibility_timeout_seconds}; a slow batch would be delivered twice")
-    _check_int(problems, f"{at}recordConcurrency", s.record_concurrency, 1, MAX_RECORD_CONCURRENCY)
-    rate = s.failure_rate
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
-        problems.append(f"{at}failureRate: must be a number from 0 to 1, got {rate!r}")
-    if s.filter_policy is not None:
-        if not isinstance(s.filter_policy, dict) or not s.filter_policy:
-            problems.append(f"{at}filterPolicy: must be a non-empty object")
-        elif len(s.filter_policy) > MAX_FILTER_POLICY_KEYS:
-            problems.append(f"{at}filterPolicy: {len(s.filter_policy)} keys, SNS allows at most "
-                            f"{MAX_FILTER_POLICY_KEYS}")
-
-
 def load_settings(context: dict[str, Any] | None) -> AppSettings:
     """Build AppSettings from the `wildrydes` context value; raise ConfigError listing every problem."""
-    problems: list[str] = []
     if not isinstance(context, dict):
         raise ConfigError([f"'{CONTEXT_KEY}' is missing or not an object"])
-    raw_subscribers = context.get("subscribers")
-    subscribers: list[SubscriberSettings] = []
-    if not isinstance(raw_subscribers, list) or not raw_subscribers:
-        problems.append("subscribers: must be a non-empty list of services")
-        raw_subscribers = []
-    for index, raw in enumerate(raw_subscribers):
-        where = f"subscribers[{index}]."
-        if not isinstance(raw, dict) or "name" not in raw or "handlerModule" not in raw:
-            problems.append(f"{where[:-1]}: needs at least 'name' and 'handlerModule'")
-            continue
-        values = _build(SubscriberSettings, raw, f"subscribers.{raw['name']}.", problems)
-        subscriber = SubscriberSettings(**values)
-        _validate_subscriber(subscriber, problems)
-        subscribers.append(subscriber)
-    names = [s.name for s in subscribers]
-    for name in sorted({n for n in names if names.count(n) > 1}):
-        problems.append(f"subscribers.{name}: the name is used more than once")
+    try:
+        return AppSettings.model_validate(context)
+    except ValidationError as error:
+        raise ConfigError(_problems(error, context)) from None
 
-    top = {k: v for k, v in context.items() if k != "subscribers"}
-    values = _build(AppSettings, top, "", problems)
-    settings = AppSettings(subscribers=tuple(subscribers), **values)
-    if settings.log_retention_days not in LOG_RETENTION_DAYS:
-        problems.append(f"logRetentionDays: must be one of {LOG_RETENTION_DAYS}, got {settings.log_retention_days!r}")
-    if settings.alarm_email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", str(settings.alarm_email)):
-        problems.append(f"alarmEmail: not an email address: {settings.alarm_email!r}")
-    _check_int(problems, "apiRateLimit", settings.api_rate_limit, 1, 10_000)
-    _check_int(problems, "apiBurstLimit", settings.api_burst_limit, 1, 5_000)
-    _check_int(problems, "producerTimeoutSeconds", settings.producer_timeout_seconds, 1, 29)
-    _check_int(problems, "producerMemoryMb", settings.producer_memory_mb, 128, 10_240)
-    _check_int(problems, "apiLatencyAlarmMs", settings.api_latency_alarm_ms, 1, MAX_API_LATENCY_MS)
-    if settings.api_gateway_cloud_watch_role not in API_GATEWAY_ROLE_MODES:
-        problems.append(f"apiGatewayCloudWatchRole: must be one of {', '.join(API_GATEWAY_ROLE_MODES)}, "
-                        f"got {settings.api_gateway_cloud_watch_role!r}")
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,127}", str(settings.stack_name)):
-        problems.append(f"stackName: not a valid CloudFormation stack name: {settings.stack_name!r}")
-    if problems:
-        raise ConfigError(problems)
-    return settings
+
+def _problems(error: ValidationError, context: dict[str, Any]) -> list[str]:
+    """pydantic's errors in the project's words: the field as cdk.json spells it with its path, the rule, the value."""
+    return [f"{_path(e['loc'], context)}: {_problem(e)}" for e in error.errors()]
+
+
+def _path(loc: tuple[int | str, ...], context: dict[str, Any]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):  # a service: by its name, where it has one
+            service = context["subscribers"][part]
+            name = service.get("name") if isinstance(service, dict) else None
+            path += f"[{part}]" if name is None else f".{name}"
+        else:
+            path += f".{part}" if path else part
+    return path
+
+
+def _problem(error: ErrorDetails) -> str:
+    kind, value, loc = error["type"], error["input"], error["loc"]
+    if kind == RULE:
+        return error["msg"]
+    if kind == "extra_forbidden":
+        return "unknown setting"
+    model, alias = (SubscriberSettings, loc[2]) if len(loc) > 2 else (AppSettings, loc[0])
+    field = next(f for f in model.model_fields.values() if f.alias == alias)
+    says = next((m.text for m in field.metadata if isinstance(m, Says)), None)
+    if says is not None:
+        return says.format(value=value)
+    if kind in ("greater_than_equal", "less_than_equal"):  # every number here has both bounds
+        low, high = (next(getattr(m, bound) for m in field.metadata if hasattr(m, bound)) for bound in ("ge", "le"))
+        return f"must be between {low} and {high}, got {value}"
+    expected = {"int_type": "an integer", "string_type": "a string"}.get(kind)
+    return f"must be {expected}, got {value!r}" if expected else f"{error['msg']}, got {value!r}"

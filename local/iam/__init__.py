@@ -1,0 +1,8 @@
+"""AWS IAM policy evaluation for the local cloud: pure functions and data, no moto, no boto3, no network.
+
+Emulates what AWS decides for one request from the caller's identity policies (a role's inline and managed
+policies) and the resource's policy (SQS queue, SNS topic, KMS key, Lambda function), as the IAM User Guide
+documents it in "Policy evaluation logic" and the KMS Developer Guide in "Key policies in AWS KMS":
+documents.py parses and validates policy documents, conditions.py decides Condition elements, patterns.py
+compiles wildcards and policy variables, evaluator.py takes the decision and words AWS's AccessDenied message.
+"""

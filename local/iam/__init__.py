@@ -6,3 +6,29 @@ documents it in "Policy evaluation logic" and the KMS Developer Guide in "Key po
 documents.py parses and validates policy documents, conditions.py decides Condition elements, patterns.py
 compiles wildcards and policy variables, evaluator.py takes the decision and words AWS's AccessDenied message.
 """
+
+from local.iam.documents import (
+    MalformedPolicy,
+    Policy,
+    PolicyKind,
+    PolicySource,
+    PolicyTooLarge,
+    Statement,
+    check_role_inline_total,
+    parse_policy,
+)
+from local.iam.evaluator import (
+    Decision,
+    DecisionKind,
+    NamedPolicy,
+    Principal,
+    PrincipalKind,
+    Request,
+    StatementRef,
+    evaluate,
+    once,
+)
+
+__all__ = ["Decision", "DecisionKind", "MalformedPolicy", "NamedPolicy", "Policy", "PolicyKind", "PolicySource",
+           "PolicyTooLarge", "Principal", "PrincipalKind", "Request", "Statement", "StatementRef",
+           "check_role_inline_total", "evaluate", "once", "parse_policy"]

@@ -75,6 +75,7 @@ KNOWN_KEYS = GLOBAL_KEYS | SERVICE_KEYS
 KNOWN_PREFIXES = ("aws:requesttag/", "aws:resourcetag/", "aws:principaltag/", "kms:encryptioncontext:",
                   "iam:resourcetag/", "sts:transitivetagkeys/")
 TIME_KEYS = frozenset({"aws:currenttime", "aws:epochtime"})
+_TRUE, _FALSE = ("true",), ("false",)
 
 
 def is_known_key(key: str) -> bool:
@@ -84,6 +85,11 @@ def is_known_key(key: str) -> bool:
 
 def context_values(value: Any) -> tuple[str, ...] | None:
     """A request context value as the tuple of strings conditions compare (None: absent)."""
+    kind = type(value)
+    if kind is str:
+        return (value,)
+    if kind is bool:
+        return _TRUE if value else _FALSE
     if value is None:
         return None
     if isinstance(value, list | tuple | set | frozenset):

@@ -55,12 +55,16 @@ class DecisionKind(StrEnum):
 _AWS_KINDS = (PrincipalKind.ROOT, PrincipalKind.ROLE_SESSION, PrincipalKind.ROLE, PrincipalKind.USER)
 _PRINCIPAL_TYPES = {PrincipalKind.ROOT: "Account", PrincipalKind.USER: "User", PrincipalKind.ROLE: "AssumedRole",
                     PrincipalKind.ROLE_SESSION: "AssumedRole", PrincipalKind.ANONYMOUS: "Anonymous"}
-DIRECT, DELEGATED = 1, 2
-_A = {PolicyKind.IDENTITY: "an", PolicyKind.RESOURCE: "a"}  # how a resource policy statement names the caller
+DIRECT, DELEGATED = 1, 2  # how a resource policy statement names the caller
+_A = {PolicyKind.IDENTITY: "an", PolicyKind.RESOURCE: "a"}
+_ACTIONS_REMEMBERED = 1024  # per policy: actions are few (the local cloud serves a few dozen)
+_NO_CONTEXT: dict[str, Any] = {}  # Action holds no policy variables
+_ROOT, _SERVICE = PrincipalKind.ROOT, PrincipalKind.SERVICE
 
 
 @dataclass(frozen=True, slots=True)
 class _Facts:
+    has_identity: bool  # the caller has identity policies (users, roles, role sessions)
     direct: frozenset[str]  # principal ARNs (and unique ids) that name exactly this caller
     layers: tuple[tuple[bool, str], ...]  # (is_account, value): what NotPrincipal must list to spare the caller
     keys: dict[str, tuple[str, ...]]  # the global condition keys the caller defines
@@ -121,9 +125,9 @@ def _facts(p: Principal) -> _Facts:
         keys["aws:principaltype"] = (_PRINCIPAL_TYPES[p.kind],)
     if p.kind is PrincipalKind.SERVICE:
         keys.update({"aws:principalservicename": (p.arn,), "aws:principalisawsservice": ("true",)})
-        return _Facts(frozenset(), ((False, p.arn),), keys)
+        return _Facts(False, frozenset(), ((False, p.arn),), keys)
     if p.kind is PrincipalKind.ANONYMOUS:
-        return _Facts(frozenset(), (), keys)
+        return _Facts(False, frozenset(), (), keys)
     account = p.account or ""
     keys.update({"aws:principalaccount": (account,), "aws:principalarn": (p.role_arn or p.arn,),
                  "aws:principalisawsservice": ("false",)})
@@ -142,7 +146,7 @@ def _facts(p: Principal) -> _Facts:
         keys["aws:userid"] = (account,)
     if p.kind is PrincipalKind.USER:
         keys["aws:username"] = (p.arn.rsplit("/", 1)[-1],)
-    return _Facts(frozenset(direct), tuple(layers), keys)
+    return _Facts(p.kind is not PrincipalKind.ROOT, frozenset(direct), tuple(layers), keys)
 
 
 def names_caller(statement: Statement, principal: Principal) -> int:
@@ -160,12 +164,12 @@ def names_caller(statement: Statement, principal: Principal) -> int:
         return 0 if excepted else DIRECT
     if principals.any:
         return DIRECT
-    if principal.kind is PrincipalKind.SERVICE:
+    if principal.kind is _SERVICE:
         return DIRECT if principal.arn in principals.services else 0
     if not principals.arns.isdisjoint(facts.direct):
         return DIRECT
     if principal.account in principals.accounts:
-        return DIRECT if principal.kind is PrincipalKind.ROOT else DELEGATED
+        return DIRECT if principal.kind is _ROOT else DELEGATED
     return 0
 
 
@@ -189,10 +193,22 @@ class NamedPolicy:
     name: str
     policy: Policy
     pairs: tuple[tuple[Statement, StatementRef], ...] = field(init=False, repr=False, compare=False)
+    _by_action: dict[str, tuple[tuple[Statement, StatementRef], ...]] = field(
+        init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         refs = tuple((s, StatementRef(self.name, self.policy.kind, s.sid, s.index)) for s in self.policy.statements)
         object.__setattr__(self, "pairs", refs)
+
+    def for_action(self, action: str) -> tuple[tuple[Statement, StatementRef], ...]:
+        """The statements whose Action/NotAction covers the (lower-cased) action, remembered per action."""
+        found = self._by_action.get(action)
+        if found is None:
+            if len(self._by_action) >= _ACTIONS_REMEMBERED:
+                self._by_action.clear()
+            found = tuple(pair for pair in self.pairs if pair[0].actions.matches(action, _NO_CONTEXT))
+            self._by_action[action] = found
+        return found
 
     @classmethod
     def parse(cls, name: str, document: str | Mapping[str, Any], source: PolicySource | PolicyKind) -> NamedPolicy:
@@ -228,7 +244,8 @@ class Decision:
                 f"{self.reason}")
 
 
-def _context(request: Request, resource_account: str, policies: Sequence[NamedPolicy]) -> dict[str, Any]:
+def _context(request: Request, resource_account: str, identity: Sequence[NamedPolicy],
+             resource_policy: NamedPolicy | None) -> dict[str, Any]:
     context: dict[str, Any] = {}
     for key, value in request.context.items():
         values = context_values(value)
@@ -238,11 +255,18 @@ def _context(request: Request, resource_account: str, policies: Sequence[NamedPo
     context.setdefault("aws:resourceaccount", (resource_account,))
     if request.principal.account and request.action[:4].lower() == "kms:":
         context.setdefault("kms:calleraccount", (request.principal.account,))
-    if any(p.policy.uses_time for p in policies):
+    if (resource_policy is not None and resource_policy.policy.uses_time) or _uses_time(identity):
         now = time.time()
         context.setdefault("aws:epochtime", (str(int(now)),))
         context.setdefault("aws:currenttime", (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),))
     return context
+
+
+def _uses_time(policies: Sequence[NamedPolicy]) -> bool:
+    for named in policies:  # noqa: SIM110 - cheaper than any() over a generator, once per decision
+        if named.policy.uses_time:
+            return True
+    return False
 
 
 def evaluate(request: Request, *, identity_policies: Sequence[NamedPolicy] = (),
@@ -255,23 +279,23 @@ def evaluate(request: Request, *, identity_policies: Sequence[NamedPolicy] = (),
     resource. on_unknown_key is called once per unknown condition key the request lacked (see conditions.py).
     """
     principal, action, resource = request.principal, request.action.lower(), request.resource
-    has_identity = principal.kind in _AWS_KINDS and principal.kind is not PrincipalKind.ROOT
-    identity = identity_policies if has_identity else ()
-    policies = [*identity, resource_policy] if resource_policy else identity
-    context, warnings, allowed_by = _context(request, resource_account, policies), [], []
+    identity = identity_policies if principal.facts.has_identity else ()
+    context = _context(request, resource_account, identity, resource_policy)
+    warnings: list[str] = []
+    allowed_by: list[StatementRef] = []
     identity_allow: StatementRef | None = None
     direct: StatementRef | None = None
     delegated: StatementRef | None = None
     for named in identity:
-        for statement, ref in named.pairs:
-            if statement.applies(action, resource, context, warnings):
+        for statement, ref in named.for_action(action):
+            if statement.resources.matches(resource, context) and statement.conditions.holds(context, warnings):
                 if statement.deny:
                     return _decide(request, DecisionKind.EXPLICIT_DENY, ref, [], warnings, on_unknown_key)
                 allowed_by.append(ref)
                 identity_allow = identity_allow or ref
-    for statement, ref in resource_policy.pairs if resource_policy else ():
+    for statement, ref in resource_policy.for_action(action) if resource_policy else ():
         how = names_caller(statement, principal)
-        if how and statement.applies(action, resource, context, warnings):
+        if how and statement.resources.matches(resource, context) and statement.conditions.holds(context, warnings):
             if statement.deny:
                 return _decide(request, DecisionKind.EXPLICIT_DENY, ref, [], warnings, on_unknown_key)
             allowed_by.append(ref)

@@ -13,7 +13,7 @@ A key missing from the request context, as documented: the condition is false, e
 ForAnyValue for a positive operator and as its negation for a negated one.
 
 Unknown keys. A key that is neither in the request context nor a global or service key this module knows to be
-possibly absent (KNOWN_KEYS, KNOWN_PREFIXES) is almost always a typo or a key the caller forgot to supply. It is
+possibly absent (keys.py) is almost always a typo or a key the caller forgot to supply. It is
 never treated as met: in an Allow statement the whole condition block is false (no Allow ever rests on a key the
 evaluator cannot see), whatever the operator, IfExists and ForAllValues included; in a Deny statement it gets
 the documented missing-key result, as AWS would give it, so a negated, IfExists or ForAllValues Deny still
@@ -33,54 +33,13 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from local.iam.keys import is_known_key
 from local.iam.patterns import any_of, glob_regex, has_wildcard, split_templates
 
 Context = Mapping[str, Sequence[str]]
 Match = Callable[[str, Context], bool]  # does one request value match any condition value?
-
-
-
-def _keys(names: str) -> frozenset[str]:
-    return frozenset(names.lower().split())
-
-
-GLOBAL_KEYS = _keys("""
-aws:CalledVia aws:CalledViaFirst aws:CalledViaLast aws:CurrentTime aws:EpochTime aws:FederatedProvider
-aws:MultiFactorAuthAge aws:MultiFactorAuthPresent aws:PrincipalAccount aws:PrincipalArn aws:PrincipalIsAWSService
-aws:PrincipalOrgID aws:PrincipalOrgPaths aws:PrincipalServiceName aws:PrincipalServiceNamesList aws:PrincipalType
-aws:Referer aws:RequestedRegion aws:ResourceAccount aws:ResourceOrgID aws:ResourceOrgPaths aws:SecureTransport
-aws:SourceAccount aws:SourceArn aws:SourceIdentity aws:SourceIp aws:SourceOrgID aws:SourceOrgPaths aws:SourceVpc
-aws:SourceVpce aws:SourceVpcArn aws:TagKeys aws:TokenIssueTime aws:UserAgent aws:userid aws:username
-aws:ViaAWSService aws:VpcSourceIp aws:Ec2InstanceSourceVpc aws:Ec2InstanceSourcePrivateIPv4 aws:AssumedRoot
-""")
-SERVICE_KEYS = _keys("""
-kms:BypassPolicyLockoutSafetyCheck kms:CallerAccount kms:CustomerMasterKeySpec kms:CustomerMasterKeyUsage
-kms:DataKeyPairSpec kms:EncryptionAlgorithm kms:EncryptionContextKeys kms:ExpirationModel kms:GrantConstraintType
-kms:GrantIsForAWSResource kms:GrantOperations kms:GranteePrincipal kms:KeyAgreementAlgorithm kms:KeyOrigin
-kms:KeySpec kms:KeyUsage kms:MacAlgorithm kms:MessageType kms:MultiRegion kms:MultiRegionKeyType
-kms:PrimaryRegion kms:ReEncryptOnSameKey kms:ReplicaRegion kms:RequestAlias kms:ResourceAliases
-kms:RetiringPrincipal kms:RotationPeriodInDays kms:ScheduleKeyDeletionPendingWindowInDays kms:SigningAlgorithm
-kms:ValidTo kms:ViaService kms:WrappingAlgorithm kms:WrappingKeySpec
-sns:Endpoint sns:Protocol
-lambda:CodeSigningConfigArn lambda:EventSourceToken lambda:FunctionArn lambda:FunctionUrlAuthType lambda:Layer
-lambda:Principal lambda:SecurityGroupIds lambda:SourceFunctionArn lambda:SubnetIds lambda:VpcIds
-dynamodb:Attributes dynamodb:EnclosingOperation dynamodb:FullTableScan dynamodb:LeadingKeys
-dynamodb:ReturnConsumedCapacity dynamodb:ReturnValues dynamodb:Select
-sts:AWSServiceName sts:DurationSeconds sts:ExternalId sts:RoleSessionName sts:SourceIdentity sts:TransitiveTagKeys
-iam:AWSServiceName iam:PassedToService iam:PermissionsBoundary iam:PolicyARN iam:AssociatedResourceArn
-cloudwatch:namespace cloudwatch:requestInsightRuleLogGroups
-""")
-KNOWN_KEYS = GLOBAL_KEYS | SERVICE_KEYS
-# Key families whose last part is chosen by the policy author: tags and KMS encryption context.
-KNOWN_PREFIXES = ("aws:requesttag/", "aws:resourcetag/", "aws:principaltag/", "kms:encryptioncontext:",
-                  "iam:resourcetag/", "sts:transitivetagkeys/")
-TIME_KEYS = frozenset({"aws:currenttime", "aws:epochtime"})
 _TRUE, _FALSE = ("true",), ("false",)
 
-
-def is_known_key(key: str) -> bool:
-    key = key.lower()
-    return key in KNOWN_KEYS or key.startswith(KNOWN_PREFIXES)
 
 
 def context_values(value: Any) -> tuple[str, ...] | None:

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from local.iam.conditions import TIME_KEYS, ConditionBlock, ConditionError, compile_conditions
+from local.iam.conditions import ConditionBlock, ConditionError, compile_conditions
+from local.iam.keys import TIME_KEYS
 from local.iam.patterns import Template, any_of, has_wildcard, split_templates
 
 CURRENT, LEGACY = "2012-10-17", "2008-10-17"

@@ -309,3 +309,17 @@ def test_every_allowing_statement_is_listed():
     decision = decide(SESSION, ids=(ids,), res=res)
     # Then all three are listed, named by policy and Sid or index
     assert [str(ref) for ref in decision.allowed_by] == ["consumer#0", "consumer#1", f"{QUEUE}#Role"]
+
+
+def test_policy_variables_in_resource_name_the_callers_own_objects():
+    """Proves ${aws:username} in Resource resolves per caller in 2012-10-17 policies and is text in 2008 ones."""
+    # Given one home-folder statement, in a 2012-10-17 policy and in a 2008-10-17 one
+    home = allow("s3:GetObject", "arn:aws:s3:::home-bucket/home/${aws:username}/*")
+    current = identity(home)
+    legacy = NamedPolicy.parse("legacy", {"Version": "2008-10-17", "Statement": [home]}, PolicyKind.IDENTITY)
+    alice = Principal.user(f"arn:aws:iam::{ACCOUNT}:user/staff/alice")
+    # When alice reads her own object and bob's
+    # Then the 2012 policy allows hers only; the 2008 policy matches neither (the variable is literal text)
+    assert decide(alice, "s3:GetObject", "arn:aws:s3:::home-bucket/home/alice/cv.pdf", ids=(current,)).allowed
+    assert not decide(alice, "s3:GetObject", "arn:aws:s3:::home-bucket/home/bob/cv.pdf", ids=(current,)).allowed
+    assert not decide(alice, "s3:GetObject", "arn:aws:s3:::home-bucket/home/alice/cv.pdf", ids=(legacy,)).allowed

@@ -116,13 +116,14 @@ bench-review: setup ## time make review (beyond synth, with a synth, with BASE);
 smoke: setup ## prove the deployed stack works (TARGET=local: the running `make local`)
 	$(BIN)/wildrydes smoke --target $(TARGET)
 
-bench: synth ## benchmarks, about 20 minutes (local cloud at load, start/stop/burst, consumer, imports, moto)
+bench: synth ## benchmarks, about 20 minutes (local cloud at load, start/stop/burst, consumer, imports, moto, alarms)
 	$(BIN)/python -m bench.local_cloud_load
 	$(BIN)/python -m bench.local_cloud_lifecycle
 	$(BIN)/python -m bench.consumer_records
 	$(BIN)/python -m bench.handler_imports
 	$(BIN)/python -m bench.send_client
 	$(BIN)/python -m bench.moto_sqs
+	$(BIN)/python -m bench.alarm_evaluation
 
 clean: ## remove generated files (keeps the environment)
 	rm -rf cdk.out .local .pytest_cache .ruff_cache

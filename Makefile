@@ -116,7 +116,7 @@ bench-review: setup ## time make review (beyond synth, with a synth, with BASE);
 smoke: setup ## prove the deployed stack works (TARGET=local: the running `make local`)
 	$(BIN)/wildrydes smoke --target $(TARGET)
 
-bench: synth ## benchmarks, about 20 minutes (local cloud at load, start/stop/burst, consumer, imports, moto, IAM)
+bench: synth ## benchmarks, about 20 minutes (local cloud at load, start/stop/burst, consumer, imports, moto, IAM, alarms)
 	$(BIN)/python -m bench.local_cloud_load
 	$(BIN)/python -m bench.local_cloud_lifecycle
 	$(BIN)/python -m bench.consumer_records
@@ -124,6 +124,7 @@ bench: synth ## benchmarks, about 20 minutes (local cloud at load, start/stop/bu
 	$(BIN)/python -m bench.send_client
 	$(BIN)/python -m bench.moto_sqs
 	$(BIN)/python -m bench.iam_decisions
+	$(BIN)/python -m bench.alarm_evaluation
 
 clean: ## remove generated files (keeps the environment)
 	rm -rf cdk.out .local .pytest_cache .ruff_cache

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.record import write_result
-from local.assembly import load_stacks
+from cloud_assembly import load_assembly
 from local.cloudwatch.alarm_evaluation import NEW_ALARM, AlarmDefinition, AlarmState, evaluate
 from local.cloudwatch.statistics import Datum
 
@@ -39,7 +39,7 @@ def resolved(value: Any) -> Any:
 
 
 def template_alarms(cdk_out: Path) -> list[AlarmDefinition]:
-    [stack] = load_stacks(cdk_out)[:1]
+    stack = load_assembly(cdk_out).stack
     alarms = []
     for logical_id, resource in stack.template["Resources"].items():
         if resource["Type"] != "AWS::CloudWatch::Alarm":

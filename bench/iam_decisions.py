@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.record import write_result
+from cloud_assembly import Resolver
 from local.iam import Decision, NamedPolicy, PolicySource, Principal, Request, evaluate
-from local.template import Resolver
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "iam_decisions.json"

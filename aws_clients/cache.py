@@ -45,5 +45,5 @@ class ClientCache:
 
                     config = (config or Config()).merge(Config(max_pool_connections=pool))
                 self.clients[key] = self.session.client(name, endpoint_url=self.endpoint_url, config=config,
-                                                        verify=self.ca_bundle)
+                                                        verify=self.ca_bundle or None)
             return self.clients[key]

@@ -11,6 +11,11 @@ retried) and publishes a poison message (not a ride) to the topic after every 1/
 Consumers fail `failure-rate` of records at random; failed records return after 1% of their visibility
 timeout. It waits until every queue is drained, reconciles every service exactly (`wildrydes`'s
 reconcile), stops the local cloud with SIGINT and reports CPU seconds per process and peak memory.
+
+The app is synthesized with the stage throttle raised (`--api-rate-limit`/`--api-burst-limit`, as a user
+would raise cdk.json's apiRateLimit/apiBurstLimit before a load test; the result says so). The run is
+made with IAM enforcement and TLS on, as `make local` runs, then (`--compare`, the default) once more
+with both off (`ENFORCE_IAM=0`, `--plain-http`) right after, and records what they cost.
 Results go to bench/results/local_cloud_load.json.
 """
 
@@ -43,14 +48,19 @@ RESULTS = ROOT / "bench" / "results" / "local_cloud_load.json"
 DEPTH = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
 
 
-def start_local_cloud(args: argparse.Namespace, endpoints_file: Path) -> tuple[subprocess.Popen[str], float]:
-    """`make local` in a session of its own; the seconds from its start to its endpoints file."""
+def start_local_cloud(args: argparse.Namespace, endpoints_file: Path, cdk_out: Path,
+                      secure: bool) -> tuple[subprocess.Popen[str], float]:
+    """`make local` in a session of its own (`secure`: IAM enforced and TLS, as by default; else
+    `ENFORCE_IAM=0 ... --plain-http`); the seconds from its start to its endpoints file."""
     command = [sys.executable, "-m", "scripts.local_cloud", "--api-port", "0", "--aws-port", "0",
                "--failure-rate", str(args.failure_rate), "--time-scale", str(args.time_scale),
-               "--endpoints-file", str(endpoints_file)]
+               "--endpoints-file", str(endpoints_file), "--cdk-out", str(cdk_out)]
+    environment = {**os.environ, "ENFORCE_IAM": "1" if secure else "0"}
+    if not secure:
+        command.append("--plain-http")
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+                               start_new_session=True, env=environment)
     while not endpoints_file.exists():
         if process.poll() is not None:
             raise SystemExit(f"the local cloud did not start: {process.stderr.read() if process.stderr else ''}")
@@ -151,6 +161,67 @@ def exact(target: Target, reconciliation: Any, rides: int, poison: int) -> bool:
         s.poison == (0 if s.service in filtered else poison) for s in reconciliation.services)
 
 
+def synthesize_for_load(outdir: Path, rate: int, burst: int) -> dict[str, int]:
+    """The app with the stage throttle raised, as a user would before a load test (cdk.json's
+    apiRateLimit/apiBurstLimit); at the default 50/s the throttle alone would hold 10,000 rides to 200 s."""
+    from stacks.app_factory import build_app
+
+    settings = {"apiRateLimit": rate, "apiBurstLimit": burst}
+    app, _ = build_app(overrides=settings, outdir=str(outdir), nag=False)
+    app.synth()
+    return settings
+
+
+def run_once(args: argparse.Namespace, cdk_out: Path, *, secure: bool) -> dict[str, Any]:
+    """One load run on a fresh local cloud; its figures."""
+    mode = "enforcement and TLS on" if secure else "enforcement and TLS off"
+    with tempfile.TemporaryDirectory() as scratch:
+        endpoints_file = Path(scratch) / "endpoints.json"
+        process, ready_seconds = start_local_cloud(args, endpoints_file, cdk_out, secure)
+        try:
+            target = local_target(endpoints_file)
+            print(f"[{mode}] ready in {ready_seconds:.2f} s", flush=True)
+            raw = raw_sqs(target, args.raw_messages)
+            print(f"[{mode}] raw moto SQS: {raw:.0f} messages/s", flush=True)
+            before = {p.pid: p.cpu_seconds for p in tree(process.pid)}
+            started = time.monotonic()
+            report, poison = load(target, rides=args.rides, clients=args.clients, seed=11,
+                                  poison_every=round(1 / args.poison) if args.poison else 0)
+            sent_at = time.monotonic() - started
+            summary = report.summary()
+            print(f"[{mode}] sent {args.rides} rides in {sent_at:.1f} s ({args.rides / sent_at:.1f}/s): "
+                  f"{summary['statuses']}", flush=True)
+            while queued(target):
+                time.sleep(0.2)
+            drained_at = time.monotonic() - started
+            usage = tree(process.pid)
+            peaks = {p.pid: peak_rss_mb(p.pid) for p in usage}
+            status = httpx.get(f"{target.endpoint_url}/_localcloud/status", verify=target.ca_bundle or True).json()
+            deliveries = sum(m["records"] for m in status["mappings"].values())
+            print(f"[{mode}] drained {drained_at:.1f} s after the first send: {deliveries} deliveries "
+                  f"({deliveries / drained_at:.1f}/s)", flush=True)
+            reconciliation = reconcile(target, report.accepted())
+            ok = exact(target, reconciliation, args.rides, poison)
+        finally:
+            stop_seconds = stop_local_cloud(process)
+    cpu = {role: round(sum(p.cpu_seconds - before.get(p.pid, 0.0) for p in members), 1)
+           for role, members in by_role(usage, process.pid).items()}
+    return {
+        "enforcement": secure, "tls": secure, "rides": args.rides, "clients": args.clients,
+        "failure_rate": args.failure_rate, "poison": poison, "ready_seconds": round(ready_seconds, 2),
+        "stop_seconds": round(stop_seconds, 2), "send_seconds": round(sent_at, 1),
+        "drained_seconds": round(drained_at, 1), "rides_per_second": round(args.rides / drained_at, 1),
+        "send_rides_per_second": round(args.rides / sent_at, 1), "deliveries": deliveries,
+        "deliveries_per_second": round(deliveries / drained_at, 1), "raw_sqs_messages_per_second": round(raw, 1),
+        "ratio_to_raw": round(deliveries / drained_at / raw, 2),
+        "api": {k: summary[k] for k in ("statuses", "retries", "latency_ms")},
+        "cpu_seconds_by_process": cpu,
+        "cpu_seconds_per_1000_rides": {role: round(seconds * 1000 / args.rides, 2) for role, seconds in cpu.items()},
+        "peak_rss_mb_largest_process": round(max(peaks.values()), 1),
+        "peak_rss_mb_all_processes": round(sum(peaks.values()), 1),
+        "reconciliation": {**reconciliation.as_dict(), "exact": ok}}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rides", type=int, default=10_000)
@@ -159,54 +230,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poison", type=float, default=0.05, help="poison messages per ride, published to the topic")
     parser.add_argument("--time-scale", type=float, default=0.01)
     parser.add_argument("--raw-messages", type=int, default=3000)
+    parser.add_argument("--api-rate-limit", type=int, default=10_000, help="apiRateLimit for this run (cdk.json: 50)")
+    parser.add_argument("--api-burst-limit", type=int, default=5_000, help="apiBurstLimit for this run (cdk.json: 100)")
+    parser.add_argument("--compare", action=argparse.BooleanOptionalAction, default=True,
+                        help="also run with enforcement and TLS off, right after, and record the cost of both")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as scratch:
-        endpoints_file = Path(scratch) / "endpoints.json"
-        process, ready_seconds = start_local_cloud(args, endpoints_file)
-        try:
-            target = local_target(endpoints_file)
-            print(f"ready in {ready_seconds:.2f} s", flush=True)
-            raw = raw_sqs(target, args.raw_messages)
-            print(f"raw moto SQS: {raw:.0f} messages/s", flush=True)
-            before = {p.pid: p.cpu_seconds for p in tree(process.pid)}
-            started = time.monotonic()
-            report, poison = load(target, rides=args.rides, clients=args.clients, seed=11,
-                                  poison_every=round(1 / args.poison) if args.poison else 0)
-            sent_at = time.monotonic() - started
-            summary = report.summary()
-            print(f"sent {args.rides} rides in {sent_at:.1f} s ({args.rides / sent_at:.1f}/s): {summary['statuses']}",
-                  flush=True)
-            while queued(target):
-                time.sleep(0.2)
-            drained_at = time.monotonic() - started
-            usage = tree(process.pid)
-            peaks = {p.pid: peak_rss_mb(p.pid) for p in usage}
-            status = httpx.get(f"{target.endpoint_url}/_localcloud/status").json()
-            deliveries = sum(m["records"] for m in status["mappings"].values())
-            print(f"drained {drained_at:.1f} s after the first send: {deliveries} deliveries "
-                  f"({deliveries / drained_at:.1f}/s)", flush=True)
-            reconciliation = reconcile(target, report.accepted())
-            ok = exact(target, reconciliation, args.rides, poison)
-        finally:
-            stop_seconds = stop_local_cloud(process)
-    cpu = {role: round(sum(p.cpu_seconds - before.get(p.pid, 0.0) for p in members), 1)
-           for role, members in by_role(usage, process.pid).items()}
+        cdk_out = Path(scratch) / "cdk.out"
+        settings = synthesize_for_load(cdk_out, args.api_rate_limit, args.api_burst_limit)
+        print(f"synthesized with {settings} (raised for the load test; cdk.json keeps its defaults)", flush=True)
+        on = run_once(args, cdk_out, secure=True)
+        off = run_once(args, cdk_out, secure=False) if args.compare else None
+    figures: dict[str, Any] = {"settings": settings, **on}
+    if off is not None:
+        figures["off"] = off
+        figures["cost_of_enforcement_and_tls"] = round(on["drained_seconds"] / off["drained_seconds"] - 1, 3)
     result = write_result(args.output, "local cloud end to end at load",
-                          f"python -m bench.local_cloud_load --rides {args.rides} --clients {args.clients}", {
-        "rides": args.rides, "clients": args.clients,
-        "failure_rate": args.failure_rate, "poison": poison, "ready_seconds": round(ready_seconds, 2),
-        "stop_seconds": round(stop_seconds, 2), "send_seconds": round(sent_at, 1),
-        "drained_seconds": round(drained_at, 1), "rides_per_second": round(args.rides / drained_at, 1),
-        "send_rides_per_second": round(args.rides / sent_at, 1), "deliveries": deliveries,
-        "deliveries_per_second": round(deliveries / drained_at, 1), "raw_sqs_messages_per_second": round(raw, 1),
-        "ratio_to_raw": round(deliveries / drained_at / raw, 2),
-        "api": {k: summary[k] for k in ("statuses", "retries", "latency_ms")},
-        "cpu_seconds_by_process": cpu, "peak_rss_mb_largest_process": round(max(peaks.values()), 1),
-        "peak_rss_mb_all_processes": round(sum(peaks.values()), 1),
-        "reconciliation": {**reconciliation.as_dict(), "exact": ok}})
-    print(json.dumps({k: v for k, v in result.items() if k != "reconciliation"}, indent=1))
+                          f"python -m bench.local_cloud_load --rides {args.rides} --clients {args.clients}", figures)
+    print(json.dumps({k: v for k, v in result.items() if k not in ("reconciliation", "off")}, indent=1))
+    ok = on["reconciliation"]["exact"] and (off is None or off["reconciliation"]["exact"])
     print(f"reconciliation: {'exact' if ok else 'NOT EXACT'}")
     return 0 if ok else 1
 

@@ -7,15 +7,11 @@ stdin closes (the local cloud stopped, or died) or it gets SIGTERM. It is a proc
 moto, which does most of the work at load, has an interpreter (and a lock) of its own, while the local
 cloud's process serves the API.
 
-Event source mappings are the Lambda API's (local/event_source_mappings.py): enable, disable or tune
-one with `aws lambda update-event-source-mapping` as on AWS. Control endpoints for tests and the demo
-(not AWS APIs), on the AWS endpoint's port:
-    GET  /_localcloud/status                          every mapping: counters, state, problems
-    GET  /_localcloud/mappings/<function logical id>  one mapping, with per-message detail
-    POST /_localcloud/mappings/<function logical id>/kill-environments   a crash, for fault tests
-    POST /_localcloud/stack-outputs                   the outputs as served locally (the local API's URL)
-CloudFormation's reads of the deployed stack are answered here too (local/stack_reads.py); every other
-request goes to moto.
+Every AWS call passes the IAM gate first (local/iam/gate.py: who signed it, what it may do, as AWS
+judges it); event source mappings are the Lambda API's (local/lambda_service/event_source_mappings.py).
+The endpoint speaks HTTPS (local/https_server.py), with a CA of its own under .local/tls/. The local
+cloud's own endpoints are under /_localcloud/ (local/control.py); CloudFormation's reads of the deployed
+stack are answered here too (local/cloudformation/stack_reads.py); every other request goes to moto.
 """
 
 from __future__ import annotations
@@ -33,32 +29,33 @@ from typing import Any
 
 from cloud_assembly import load_assembly
 from local import moto_patches
+from local.certificates import ensure_certificates
 from local.clients import local_clients
 from local.cloudformation.deployment import Deployer, Deployment
 from local.cloudformation.stack_reads import StackReads
 from local.cloudwatch.publisher import MetricsPublisher
+from local.control import PREFIX, Control
+from local.https_server import HttpsServer
+from local.iam.enforcer import Enforcer
+from local.iam.gate import Gate
 from local.lambda_service.environments import ExecutionEnvironment, Zygote
 from local.lambda_service.event_source_mappings import MappingService, install
 from local.lambda_service.metrics import NAMESPACE, LambdaMetrics
 from local.lambda_service.pollers import MappingSettings, QueuePoller
-from local.options import AwsOptions, worker_environment
+from local.lambda_service.roles import LambdaRoles
+from local.options import ACCOUNT, AwsOptions, worker_environment
+from local.sns import delivery
 from local.sqs.queues import QUEUE_NAMESPACE, QueueAccess, QueueMetrics
-
-CONTROL_PREFIX = "/_localcloud/"
-SERVER_THREADS = 32  # concurrent AWS calls; a long poll (WaitTimeSeconds) holds one for its wait
-
-
-def _json_response(start_response: Any, status: str, body: Any) -> list[bytes]:
-    payload = json.dumps(body).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
-    return [payload]
 
 
 class LocalAws:
     def __init__(self, options: AwsOptions) -> None:
         self.options = options
-        self.server: Any = None
+        self.server: HttpsServer | None = None
+        self.enforcer = Enforcer(ACCOUNT, options.region, enabled=options.enforce, on_problem=self.report)
+        self.roles = LambdaRoles(self.enforcer, options.region)
         self.mappings = MappingService(on_error=self.report)
+        self.mappings.role_refusal = self.roles.mapping_refusal
         self.names: dict[str, str] = {}  # mapping UUID -> the name its counters go by (its function's logical id)
         self.deployment: Deployment | None = None
         self.problems: list[str] = []
@@ -73,13 +70,15 @@ class LocalAws:
         o = self.options
         stack = load_assembly(Path(o.cdk_out)).find(o.stack_name)
         install(self.mappings)
+        delivery.install(delivery.Delivery(self.enforcer, self.report))
         self._start_server()
-        clients = local_clients(self.endpoint_url, o.region)
+        clients = local_clients(self.endpoint_url, o.region, self.ca_bundle)
         overrides = {} if o.failure_rate is None else {"FAILURE_RATE": str(o.failure_rate)}
         deployer = Deployer(clients, o.region)
         deployment = self.deployment = deployer.deploy(stack, environment_overrides=overrides)
         self.stack_reads = StackReads(deployment, stack.template, o.region, events=deployer.events)
         self.names = {m.uuid: m.function.logical_id for m in deployment.mappings}
+        self._know_the_stack(stack.template, deployment, deployer.aws_managed)
         if o.paused:  # as if an operator had disabled every mapping right after the deploy
             for mapping in deployment.mappings:
                 clients.client("lambda").update_event_source_mapping(UUID=mapping.uuid, Enabled=False)
@@ -90,24 +89,40 @@ class LocalAws:
         self.publisher = MetricsPublisher({NAMESPACE: self.metrics.drain, QUEUE_NAMESPACE: queues.collect},
                                           clients.client("cloudwatch").put_metric_data, on_error=self.report)
         self.publisher.start()
-        return {"ready": True, "aws_endpoint_url": self.endpoint_url, "deployment": deployment.to_json()}
+        return {"ready": True, "aws_endpoint_url": self.endpoint_url, "ca_bundle": self.ca_bundle,
+                "deployment": deployment.to_json()}
+
+    def _know_the_stack(self, template: dict[str, Any], deployment: Deployment,
+                        aws_managed: dict[str, list[str]]) -> None:
+        """Tell the enforcer the stack's roles and resources (for unused grants) and its AWS-managed policies."""
+        e, ids = self.enforcer, deployment.physical_ids
+        e.extra_managed = {role: tuple(arns) for role, arns in aws_managed.items()}
+        kinds = {r["Type"]: [] for r in template["Resources"].values()}
+        for logical_id, resource in template["Resources"].items():
+            kinds[resource["Type"]].append(ids.get(logical_id, ""))
+        e.stack_roles = kinds.get("AWS::IAM::Role", [])
+        arn = lambda service, name: f"arn:aws:{service}:{self.options.region}:{ACCOUNT}:{name}"  # noqa: E731
+        e.stack_resources = ([arn("sqs", url.rsplit("/", 1)[-1]) for url in kinds.get("AWS::SQS::Queue", [])]
+                             + kinds.get("AWS::SNS::Topic", [])
+                             + [arn("kms", f"key/{key}") for key in kinds.get("AWS::KMS::Key", [])]
+                             + [arn("lambda", f"function:{name}") for name in kinds.get("AWS::Lambda::Function", [])])
 
     def _start_server(self) -> None:
-        import waitress
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         moto_patches.apply()
+        # Lambda's default account concurrency (1,000), of which 100 stay unreserved: PutFunctionConcurrency
+        # beyond that gets Lambda's InvalidParameterValueException
+        os.environ.setdefault("MOTO_LAMBDA_CONCURRENCY_QUOTA", "1000")
         logging.getLogger("moto").setLevel(logging.ERROR)  # "no CloudFormation support for X": known, handled
-        logging.getLogger("waitress").setLevel(logging.ERROR)  # "task queue depth" notices at load
         warnings.filterwarnings("ignore", message="Tried to parse AWS::")
+        certificates = ensure_certificates(Path(self.options.tls_dir)) if self.options.tls else None
+        self.ca_bundle = str(certificates.ca) if certificates else None
         moto = DomainDispatcherApplication(create_backend_app)
-        # waitress, not moto's own werkzeug server: werkzeug closes the connection after every response,
-        # so each call paid a TCP connect and a new thread (a third of this process's time at load).
-        self.server = waitress.create_server(self._with_control(moto), host=self.options.host, port=self.options.port,
-                                             threads=SERVER_THREADS, connection_limit=1000, channel_timeout=300,
-                                             ident="local-aws")
-        threading.Thread(target=self.server.run, daemon=True, name="aws-server").start()
-        self.endpoint_url = f"http://{self.options.host}:{self.server.effective_port}"
+        self.server = HttpsServer(self._front(moto), self.options.host, self.options.port,
+                                  certificates)
+        self.server.start()
+        self.endpoint_url = self.server.url
 
     def _poller(self, esm: Any, settings: MappingSettings) -> QueuePoller | None:
         """The poller of a mapping (deployed, or created later through the Lambda API)."""
@@ -122,15 +137,20 @@ class LocalAws:
         name = self.names.setdefault(esm.uuid, esm.uuid)  # deployed ones are named for their function
         log = Path(o.log_dir) / f"{function.logical_id}.log"
         init_slots = self.init_slots
-        environment = worker_environment(self.endpoint_url, o.region)
+        environment = worker_environment(self.endpoint_url, o.region, self.ca_bundle)
+
+        def session() -> dict[str, str]:  # each cold start with a new session of the function's role
+            return {**environment, **self.roles.credentials(function.name)}
 
         def environment_factory() -> ExecutionEnvironment:
-            return ExecutionEnvironment(function, zygote=self.zygote, aws_environment=environment, log_path=log,
+            return ExecutionEnvironment(function, zygote=self.zygote, aws_environment=session,
+                                        log_path=log,
                                         init_slots=init_slots, init_limit_seconds=o.init_limit_seconds,
                                         observer=self.metrics)
 
         return QueuePoller(name, settings, queue=QueueAccess(esm.event_source_arn, o.region),
-                           environment_factory=environment_factory, time_scale=o.time_scale, on_error=self.report)
+                           environment_factory=environment_factory, time_scale=o.time_scale, on_error=self.report,
+                           authorize=self.roles.authorizer(function.name, esm.event_source_arn))
 
     @property
     def pollers(self) -> dict[str, QueuePoller]:
@@ -141,13 +161,11 @@ class LocalAws:
         self.problems.append(text)
         print(f"local cloud: {text}", file=sys.stderr, flush=True)
 
-    # -- control --------------------------------------------------------------------------------
-    def _with_control(self, app: Any) -> Any:
-        def control(environ: dict[str, Any], start_response: Any) -> Any:
-            path = environ.get("PATH_INFO", "")
-            if path.startswith(CONTROL_PREFIX):
-                return self._control(environ["REQUEST_METHOD"], path[len(CONTROL_PREFIX):].strip("/").split("/"),
-                                     start_response, environ)
+    # -- the front: the local cloud's own endpoints; else the gate, then CloudFormation's stack reads or moto --
+    def _front(self, moto: Any) -> Any:
+        control = Control(self, self.enforcer)
+
+        def reads(environ: dict[str, Any], start_response: Any) -> Any:
             if "/cloudformation/aws4_request" in environ.get("HTTP_AUTHORIZATION", "") and self.stack_reads:
                 body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
                 environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again if the call is not answered here
@@ -155,30 +173,15 @@ class LocalAws:
                 if answer:
                     start_response(answer[0], [("Content-Type", "text/xml"), ("Content-Length", str(len(answer[1])))])
                     return [answer[1]]
-            return app(environ, start_response)
-        return control
+            return moto(environ, start_response)
 
-    def _control(self, method: str, parts: list[str], start_response: Any, environ: dict[str, Any]) -> list[bytes]:
-        if method == "POST" and parts == ["stack-outputs"] and self.stack_reads:
-            self.stack_reads.outputs = dict(json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH")
-                                                                                          or 0))))
-            return _json_response(start_response, "200 OK", {"result": len(self.stack_reads.outputs)})
-        if method == "GET" and parts == ["status"]:
-            return _json_response(start_response, "200 OK", {
-                "problems": self.problems,
-                "mappings": {name: {**p.stats.summary(), "state": p.state, "queue": p.queue.name}
-                             for name, p in self.pollers.items()}})
-        poller = self.pollers.get(parts[1]) if len(parts) >= 2 and parts[0] == "mappings" else None
-        if poller is None:
-            return _json_response(start_response, "404 Not Found", {"message": f"no such mapping: {'/'.join(parts)}"})
-        if method == "GET" and len(parts) == 2:
-            with poller.lock:
-                detail = poller.stats.detail()
-            return _json_response(start_response, "200 OK", {**detail, "state": poller.state})
-        actions = {"kill-environments": poller.kill_environments}
-        if method == "POST" and len(parts) == 3 and parts[2] in actions:
-            return _json_response(start_response, "200 OK", {"result": actions[parts[2]]()})
-        return _json_response(start_response, "400 Bad Request", {"message": f"unknown action {method} {parts}"})
+        gate = Gate(reads, self.enforcer)
+
+        def front(environ: dict[str, Any], start_response: Any) -> Any:
+            if environ.get("PATH_INFO", "").startswith(PREFIX):
+                return control(environ, start_response)
+            return gate(environ, start_response)
+        return front
 
     # -- stop -----------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -186,8 +189,8 @@ class LocalAws:
             self.publisher.stop()
         self.mappings.stop()
         self.zygote.close()
-        if self.server:
-            self.server.close()
+        if self.server:  # its threads hold keep-alive connections: not waited for (the process exits next)
+            threading.Thread(target=self.server.stop, daemon=True, name="server-stop").start()
 
 
 def main(argv: list[str]) -> int:

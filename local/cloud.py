@@ -30,7 +30,7 @@ from local.cloudformation.deployment import Deployment
 from local.cloudwatch.publisher import MetricsPublisher
 from local.lambda_service.environments import ExecutionEnvironment, FunctionPool, Zygote
 from local.lambda_service.metrics import NAMESPACE, LambdaMetrics
-from local.options import INIT_LIMIT_SECONDS, AwsOptions, worker_environment
+from local.options import ACCOUNT, INIT_LIMIT_SECONDS, AwsOptions, worker_environment
 
 # boto3 (local.clients) and uvicorn (local.apigateway.front_door) are imported once the AWS process is on its
 # way: start-up is the two processes' imports side by side, not one after the other.
@@ -59,6 +59,9 @@ class LocalCloudOptions:
     function_concurrency: int = DEFAULT_FUNCTION_CONCURRENCY  # beyond it the API throttles, as Lambda does
     api_environments: int = DEFAULT_API_ENVIRONMENTS
     init_limit_seconds: float = INIT_LIMIT_SECONDS
+    enforce: bool = True  # IAM enforcement; False (ENFORCE_IAM=0): refusals are reported, not applied
+    tls_dir: Path = ROOT / ".local" / "tls"  # the local CA (kept across runs: AWS_CA_BUNDLE stays valid)
+    tls: bool = True  # False: plain HTTP (benchmarks of what TLS costs; the stack's policies then refuse)
 
 
 def _check_port(port: int, what: str, option: str) -> None:
@@ -86,7 +89,8 @@ class LocalCloud(CloudControls):
         self.metrics = LambdaMetrics()
         self.publisher: MetricsPublisher | None = None
         self.zygote = Zygote()
-        self.aws_endpoint_url = ""
+        self.aws_endpoint_url = self.ca_bundle = ""
+        self._invoke_decisions: dict[str, tuple[float, tuple[bool, int | None]]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def __enter__(self) -> LocalCloud:
@@ -111,7 +115,7 @@ class LocalCloud(CloudControls):
             from local.clients import local_clients
 
             self._wait_for_aws()
-            self.clients = local_clients(self.aws_endpoint_url, o.region)
+            self.clients = local_clients(self.aws_endpoint_url, o.region, self.ca_bundle)
             self._start_api()
             self._control("POST", "stack-outputs", self.outputs)  # describe-stacks shows the local API URL
         except BaseException:
@@ -123,7 +127,8 @@ class LocalCloud(CloudControls):
         o = self.options
         options = AwsOptions(cdk_out=str(o.cdk_out.resolve()), host=HOST, port=o.aws_port, region=o.region,
                              stack_name=o.stack_name, time_scale=o.time_scale, failure_rate=o.failure_rate,
-                             log_dir=str(o.log_dir), paused=o.paused, init_limit_seconds=o.init_limit_seconds)
+                             log_dir=str(o.log_dir), paused=o.paused, init_limit_seconds=o.init_limit_seconds,
+                             enforce=o.enforce, tls_dir=str(o.tls_dir), tls=o.tls)
         # Its own session: Ctrl-C in the terminal reaches this process only, which then stops it in order.
         self.aws = subprocess.Popen([sys.executable, "-m", "local.aws_process", json.dumps(asdict(options))],
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
@@ -134,6 +139,7 @@ class LocalCloud(CloudControls):
         if "error" in answer:
             raise LocalCloudError(answer["error"])
         self.aws_endpoint_url = answer["aws_endpoint_url"]
+        self.ca_bundle = answer["ca_bundle"] or ""  # "": plain HTTP
         self.deployment = Deployment.from_json(answer["deployment"])
         threading.Thread(target=self._forward_output, daemon=True, name="aws-output").start()
 
@@ -160,18 +166,22 @@ class LocalCloud(CloudControls):
 
     def _start_api(self) -> None:
         from local.apigateway.front_door import LocalApi
+        from local.apigateway.throttling import StageThrottle
 
         o, d = self.options, self.deployment
         assert d is not None
         init_slots = threading.BoundedSemaphore(os.cpu_count() or 2)
-        environment = worker_environment(self.aws_endpoint_url, o.region)
+        environment = worker_environment(self.aws_endpoint_url, o.region, self.ca_bundle)
         for route in d.routes:
             f = route.function
             if f.logical_id in self.pools:
                 continue
 
-            def factory(f: Any = f) -> ExecutionEnvironment:
-                return ExecutionEnvironment(f, zygote=self.zygote, aws_environment=environment,
+            def factory(f: Any = f) -> ExecutionEnvironment:  # each cold start with a session of the function's role
+                def session() -> dict[str, str]:
+                    return {**environment, **self._control("POST", f"function-credentials/{f.name}")}
+
+                return ExecutionEnvironment(f, zygote=self.zygote, aws_environment=session,
                                             log_path=o.log_dir / f"{f.logical_id}.log", init_slots=init_slots,
                                             init_limit_seconds=o.init_limit_seconds, observer=self.metrics)
 
@@ -180,7 +190,8 @@ class LocalCloud(CloudControls):
             try:
                 self.api = LocalApi(d.routes, self.pools, stage=d.stage, host=HOST, port=o.api_port,
                                     log_path=o.log_dir / "api.log", concurrency_limit=o.function_concurrency,
-                                    on_throttle=self.metrics.throttled, on_error=self._problem)
+                                    on_throttle=self.metrics.throttled, on_error=self._problem,
+                                    invoke_policy=self._invoke_policy, throttle=StageThrottle(d.method_settings))
             except OSError as error:
                 raise LocalCloudError(f"the local API cannot listen on {HOST}:{o.api_port}: "
                                       f"{error.strerror}") from error
@@ -243,7 +254,27 @@ class LocalCloud(CloudControls):
     def endpoints(self) -> dict[str, Any]:
         return {"api_url": self.api_url, "aws_endpoint_url": self.aws_endpoint_url, "region": self.options.region,
                 "stack_name": self.deployment.stack_name if self.deployment else None, "outputs": self.outputs,
-                "logs": str(self.options.log_dir)}
+                "ca_bundle": self.ca_bundle, "logs": str(self.options.log_dir)}
+
+    def _invoke_policy(self, route: Any) -> tuple[bool, int | None]:
+        """Whether API Gateway may invoke the route's function (its Lambda permission), and the function's
+        reserved concurrency (None: none), asked at most once a second per route: a permission removed or a
+        concurrency put at run time takes effect within a second."""
+        d = self.deployment
+        assert d is not None
+        now = time.monotonic()
+        cached = self._invoke_decisions.get(route.path)
+        if cached and now - cached[0] < 1.0:
+            return cached[1]
+        source = f"arn:aws:execute-api:{d.region}:{ACCOUNT}:{d.rest_api_id}/{d.stage}/{route.method}{route.path}"
+        answer = self._control("POST", "authorize", {
+            "service": "apigateway.amazonaws.com", "action": "lambda:InvokeFunction", "source_arn": source,
+            "resource": f"arn:aws:lambda:{d.region}:{ACCOUNT}:function:{route.function.name}"})
+        reserved = self.clients.client("lambda").get_function_concurrency(FunctionName=route.function.name).get(
+            "ReservedConcurrentExecutions")
+        policy = (bool(answer["allowed"]), None if reserved is None else int(reserved))
+        self._invoke_decisions[route.path] = (now, policy)
+        return policy
 
     def write_endpoints(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

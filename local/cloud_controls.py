@@ -7,6 +7,7 @@ an operator would. A mixin of LocalCloud, which provides the deployment, the end
 from __future__ import annotations
 
 import json
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -43,6 +44,8 @@ class MappingSnapshot:
 class CloudControls:
     deployment: Deployment | None
     aws_endpoint_url: str
+    ca_bundle: str
+    _tls: ssl.SSLContext | None = None
     clients: Any
     aws: Any
     own_problems: list[str]
@@ -60,8 +63,14 @@ class CloudControls:
     def _control(self, method: str, path: str, body: Any = None) -> Any:
         request = urllib.request.Request(f"{self.aws_endpoint_url}/_localcloud/{path}", method=method,
                                          data=None if body is None else json.dumps(body).encode())
-        with urllib.request.urlopen(request, timeout=10) as response:
+        if self._tls is None and self.ca_bundle:
+            self._tls = ssl.create_default_context(cafile=self.ca_bundle)
+        with urllib.request.urlopen(request, timeout=10, context=self._tls) as response:
             return json.loads(response.read())
+
+    def permissions(self) -> dict[str, Any]:
+        """Every IAM decision so far: denied, used, and the stack's grants nobody used."""
+        return dict(self._control("GET", "permissions"))
 
     def status(self) -> dict[str, Any]:
         """Every mapping's counters (invocations, batches per worker, retries, concurrency) and problems."""

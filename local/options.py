@@ -24,8 +24,17 @@ class AwsOptions:
     log_dir: str = ".local/logs"
     paused: bool = False
     init_limit_seconds: float = INIT_LIMIT_SECONDS
+    enforce: bool = True  # IAM enforcement (ENFORCE_IAM=0 turns it off: decisions are only reported)
+    tls_dir: str = ".local/tls"  # the local CA and the endpoint's certificate
+    tls: bool = True  # False: plain HTTP, for benchmarks that measure what TLS costs (every queue and topic
+    # policy here then refuses the calls it guards, unless enforcement is off too)
 
 
-def worker_environment(endpoint_url: str, region: str) -> dict[str, str]:
-    """What every local execution environment gets besides the function's own variables."""
-    return {**endpoint_environment(endpoint_url, region), "POWERTOOLS_TRACE_DISABLED": "true"}
+def worker_environment(endpoint_url: str, region: str, ca_bundle: str | None) -> dict[str, str]:
+    """What every local execution environment gets besides the function's own variables and credentials
+    (the credentials are the function's role's: local/lambda_service/roles.py)."""
+    environment = {**endpoint_environment(endpoint_url, region, ca_bundle=ca_bundle),
+                   "POWERTOOLS_TRACE_DISABLED": "true"}
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        environment.pop(name, None)
+    return environment

@@ -54,11 +54,12 @@ class Target:
     outputs: dict[str, str]
     session: Any
     endpoint_url: str | None = None  # the local cloud's AWS endpoint; None: AWS itself
+    ca_bundle: str | None = None  # the local cloud's CA (its endpoint speaks HTTPS)
     _clients: ClientCache | None = field(default=None, repr=False)
 
     def client(self, name: str, *, pool: int = 32) -> Any:
         if self._clients is None:
-            self._clients = ClientCache(self.session, self.endpoint_url, CLIENT_CONFIG)
+            self._clients = ClientCache(self.session, self.endpoint_url, CLIENT_CONFIG, ca_bundle=self.ca_bundle)
         return self._clients.client(name, pool=pool)
 
     @property
@@ -116,8 +117,8 @@ def target_from_endpoints(endpoints: dict[str, Any]) -> Target:
     region = str(endpoints.get("region") or "us-east-1")
     return Target(kind="local", stack_name=str(endpoints.get("stack_name") or default_stack_name()), region=region,
                   outputs={k: str(v) for k, v in endpoints["outputs"].items()},
-                  session=local_session(region),
-                  endpoint_url=str(endpoints["aws_endpoint_url"]))
+                  session=local_session(region), endpoint_url=str(endpoints["aws_endpoint_url"]),
+                  ca_bundle=str(endpoints["ca_bundle"]) if endpoints.get("ca_bundle") else None)
 
 
 def aws_target(stack: str | None = None, *, region: str | None = None, profile: str | None = None) -> Target:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from typing import Any
 
@@ -13,6 +14,7 @@ from rich.text import Text
 from ops.dlq import DeadLetter, RedriveResult
 from ops.mappings import MappingState
 from ops.pending_rides import PendingRide, Republished
+from ops.permissions import Permissions
 from ops.plan import Plan, human_duration
 from ops.reconcile import Reconciliation
 from ops.smoke import SmokeReport
@@ -114,6 +116,34 @@ def mapping_table(states: list[MappingState]) -> Table:
         table.add_row(s.service, Text(s.state, style=style), str(s.batch_size), str(s.batching_window_seconds),
                       shown(s.max_concurrency), s.uuid)
     return table
+
+
+def permissions_table(found: Permissions, stack_name: str) -> Table:
+    """One row per decision: denied (red), used (green), granted and never used (yellow); names shortened."""
+    table = Table(title="IAM decisions" + ("" if found.enforced is not False else " (enforcement OFF)"))
+    for name in ("", "principal", "action", "resource", "count", "why / which statement"):
+        table.add_column(name, justify="right" if name == "count" else "left")
+    for mark, style, rows in (("denied", "red", found.denied), ("used", "green", found.used),
+                              ("unused", "yellow", found.unused)):
+        for row in rows:
+            why = row.get("reason") or row.get("last_used") or _named(row.get("statement", ""), stack_name)
+            table.add_row(Text(mark, style=style), _named(row["principal"], stack_name), row["action"],
+                          _named(row["resource"], stack_name), f"{row['count']:,}" if "count" in row else "", why)
+    return table
+
+
+_GENERATED_SUFFIX = re.compile(r"-[A-Z0-9]{8,13}$")  # CloudFormation's random tail on a generated name
+
+
+def _named(arn: str, stack_name: str) -> str:
+    """The name an ARN ends with, without the stack's prefix and CloudFormation's random tail:
+    arn:aws:iam::1:role/Stack-CustomerAccountingConsumer-59THTO0W -> CustomerAccountingConsumer."""
+    if not arn.startswith("arn:"):
+        return arn
+    head, _, sid = arn.partition("#")
+    name = re.split(r"[:/]", head)[-1]
+    name = _GENERATED_SUFFIX.sub("", name.removeprefix(f"{stack_name}-"))
+    return f"{name}#{sid}" if sid else name
 
 
 def plural(count: int, word: str) -> str:

@@ -1,6 +1,7 @@
 """`make local`: run the local cloud in the foreground until Ctrl-C or SIGTERM.
 
-Writes .local/endpoints.json once ready: {"api_url", "aws_endpoint_url", "region", "outputs", ...}.
+Writes .local/endpoints.json once ready: {"api_url", "aws_endpoint_url", "ca_bundle", "region", "outputs", ...}.
+IAM is enforced as on AWS; `ENFORCE_IAM=0` turns it off (refusals are then printed, not applied).
 """
 
 from __future__ import annotations
@@ -47,9 +48,19 @@ def add_cloud_arguments(parser: argparse.ArgumentParser, *, api_port: int, aws_p
                         help="local execution environments (processes) per function the API invokes; requests "
                              f"beyond them wait for a free one (default {DEFAULT_API_ENVIRONMENTS})")
     parser.add_argument("--allow-stale", action="store_true", help="run even if cdk.out is older than the code")
+    parser.add_argument("--plain-http", action="store_true",
+                        help="serve the AWS endpoint over plain HTTP, to measure what TLS costs (the stack's "
+                             "TLS-only policies then refuse what they guard unless ENFORCE_IAM=0)")
+
+
+def enforcement_from_environment() -> bool:
+    """ENFORCE_IAM=0 (or false, no, off) turns IAM enforcement off; anything else, or nothing, keeps it on."""
+    return os.environ.get("ENFORCE_IAM", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def options_from_arguments(args: argparse.Namespace, **options: Any) -> LocalCloudOptions:
+    options.setdefault("enforce", enforcement_from_environment())
+    options.setdefault("tls", not getattr(args, "plain_http", False))
     return LocalCloudOptions(cdk_out=args.cdk_out, api_port=args.api_port, aws_port=args.aws_port,
                              time_scale=args.time_scale, failure_rate=args.failure_rate,
                              allow_stale=args.allow_stale, function_concurrency=args.function_concurrency,
@@ -95,7 +106,13 @@ def main(argv: list[str] | None = None) -> int:
             cloud.write_endpoints(args.endpoints_file)
             print(f"Ready in {time.monotonic() - started:.1f} s.")
             print(f"API:          {cloud.api_url}")
-            print(f"AWS endpoint: {cloud.aws_endpoint_url}   (region {cloud.options.region}, any credentials)")
+            print(f"AWS endpoint: {cloud.aws_endpoint_url}   (region {cloud.options.region}, "
+                  f"{'HTTPS' if cloud.ca_bundle else 'plain HTTP'}; any key acts as the account's root)")
+            print(f"  export AWS_ENDPOINT_URL={cloud.aws_endpoint_url}"
+                  + (f" AWS_CA_BUNDLE={cloud.ca_bundle}" if cloud.ca_bundle else ""))
+            if not cloud.options.enforce:
+                print("WARNING: ENFORCE_IAM=0: IAM is NOT enforced. Refusals AWS would give are only printed; "
+                      "nothing this run shows proves a permission.")
             print(f"Function logs: {cloud.options.log_dir}/")
             print("Stack outputs:")
             for key, value in cloud.outputs.items():

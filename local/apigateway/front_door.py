@@ -8,13 +8,15 @@ answers itself is answered here the same way:
 
 | when                                                  | status | body                                        |
 | method or path the API does not define                | 403    | {"message": "Missing Authentication Token"} |
+| over the stage's throttle (local/apigateway/throttling)| 429    | {"message": "Too Many Requests"}            |
 | body over 10 MB                                       | 413    | {"message": "Request Too Long"}             |
 | the function is throttled (at its concurrency limit)  | 500    | {"message": "Internal server error"}        |
 | the function failed, timed out, answered badly        | 502    | {"message": "Internal server error"}        |
 | no answer within the 29 s integration timeout         | 504    | {"message": "Endpoint request timed out"}   |
 
-Each function has a concurrency limit (`concurrency_limit`, Lambda's default account limit unless set
-lower): a request that would exceed it is throttled at once, as Lambda throttles. Below it, requests wait
+Each function has a concurrency limit (its reserved concurrency, read through the Lambda API each second,
+else `concurrency_limit`, the account's): a request that would exceed it is throttled at once, as Lambda
+throttles (reserved concurrency 0 throttles every request). Below it, requests wait
 for one of the function's local environments (a few processes per function: the machine's cores, not
 AWS's fleet, are the limit here), the wait standing in for the cold start a new environment would take
 on Lambda; a request that waits out the integration timeout gets the 504 API Gateway would give.
@@ -39,6 +41,7 @@ from urllib.parse import parse_qsl
 
 import uvicorn
 
+from local.apigateway.throttling import StageThrottle
 from local.cloudformation.deployment import Route
 from local.lambda_service.environments import FunctionPool, InvocationError
 
@@ -56,6 +59,7 @@ def gateway_answer(status: int, message: str, error_type: str) -> Answer:
 
 MISSING_TOKEN = gateway_answer(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
 TOO_LARGE = gateway_answer(413, "Request Too Long", "RequestTooLongException")
+TOO_MANY_REQUESTS = gateway_answer(429, "Too Many Requests", "TooManyRequestsException")
 INTERNAL_ERROR = {status: gateway_answer(status, "Internal server error", "InternalServerErrorException")
                   for status in (500, 502)}
 TIMED_OUT = gateway_answer(504, "Endpoint request timed out", "IntegrationTimeout")
@@ -77,10 +81,14 @@ class _Disconnected(Exception):
 
 class LocalApi:
     def __init__(self, routes: list[Route], pools: dict[str, FunctionPool], *, stage: str, host: str, port: int,
-                 log_path: Path, concurrency_limit: int, on_throttle: Any = None, on_error: Any = None) -> None:
+                 log_path: Path, concurrency_limit: int, on_throttle: Any = None, on_error: Any = None,
+                 invoke_policy: Any = None, throttle: StageThrottle | None = None) -> None:
         self.routes = {(r.method, f"/{stage}{r.path}"): r for r in routes}
         self.pools = pools
         self.concurrency_limit, self.on_throttle, self.on_error = concurrency_limit, on_throttle, on_error
+        # (the function's Lambda permission for API Gateway allows, its reserved concurrency or None)
+        self.invoke_policy = invoke_policy or (lambda route: (True, None))
+        self.throttle = throttle or StageThrottle([])
         self.admissions: dict[str, Admission] = {}  # made in the event loop, on first use
         self.stage = stage
         self.statuses: Counter[int] = Counter()
@@ -152,14 +160,23 @@ class LocalApi:
         route = self.routes.get((scope["method"], scope["path"]))
         if route is None:  # what API Gateway answers for a method or path the API does not define
             return MISSING_TOKEN
+        if not self.throttle.admit(route.method, route.path):
+            return TOO_MANY_REQUESTS
         event = self._event(route, scope, headers, multi, body)
         return await self._invoke(route, event)
 
     async def _invoke(self, route: Route, event: dict[str, Any]) -> Answer:
         name = route.function.logical_id
+        allowed, reserved = await asyncio.get_running_loop().run_in_executor(self.executor, self.invoke_policy, route)
+        if not allowed:
+            logging.getLogger("uvicorn.error").warning(  # to api.log, as API Gateway's execution log says it
+                "Execution failed due to configuration error: Invalid permissions on Lambda function %s",
+                route.function.name)
+            return INTERNAL_ERROR[500]
         admission = self.admissions.get(name) or self.admissions.setdefault(
             name, Admission(self.pools[name], self.concurrency_limit))
-        if admission.in_flight >= admission.limit:  # Lambda throttles; API Gateway answers a proxy's 429 with 500
+        limit = admission.limit if reserved is None else min(admission.limit, reserved)
+        if admission.in_flight >= limit:  # Lambda throttles; API Gateway answers a proxy's 429 with 500
             if self.on_throttle:
                 self.on_throttle(route.function.name)
             return INTERNAL_ERROR[500]

@@ -73,6 +73,7 @@ class Deployment:
     rest_api_id: str = ""
     filter_policies: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # endpoint ARN -> policy
     parameters: dict[str, str] = field(default_factory=dict)  # template parameter -> the value deployed
+    method_settings: list[dict[str, Any]] = field(default_factory=list)  # the stage's, resolved (throttling)
 
     def to_json(self) -> dict[str, Any]:
         """Plain data, for the process that hosts moto to tell the local cloud what it deployed."""
@@ -105,6 +106,7 @@ class Deployer:
         self.region = region
         self.zipped: dict[str, bytes] = {}  # asset hash -> its zip (the four functions share one asset)
         self.events: list[StackEvent] = []  # what the last deploy created, step by step
+        self.aws_managed: dict[str, list[str]] = {}  # role name -> AWS-managed policy ARNs attached
 
     def _parameter_values(self, template: dict[str, Any]) -> dict[str, str]:
         """The value of every template parameter, as CloudFormation would resolve it here.
@@ -169,6 +171,7 @@ class Deployer:
         provisioner = Provisioner(self.aws.client, stack_name=stack.name, region=self.region, account=ACCOUNT,
                                   function_code=lambda properties: self._code(stack, properties))
         self.events = provisioner.events
+        self.aws_managed = provisioner.aws_managed
         try:
             provisioner.create_all(template, resolver)
         except ProvisionError as error:
@@ -177,7 +180,7 @@ class Deployer:
                                 filter_policies=provisioner.filter_policies, parameters=values)
         self._functions(stack, deployment, environment_overrides or {})
         self._mappings(stack, deployment, resolver)
-        self._routes(stack, deployment)
+        self._routes(stack, deployment, resolver)
         deployment.outputs = {k: str(resolver.resolve(v["Value"]))
                               for k, v in stack.template.get("Outputs", {}).items()}
         return deployment
@@ -225,7 +228,7 @@ class Deployer:
                 max_receive_count=int(redrive["maxReceiveCount"]) if redrive else None,
                 dead_letter_queue_url=dlq_url))
 
-    def _routes(self, stack: Stack, deployment: Deployment) -> None:
+    def _routes(self, stack: Stack, deployment: Deployment, resolver: Resolver) -> None:
         resources = stack.template["Resources"]
 
         def path_of(resource_ref: Any) -> str:
@@ -238,6 +241,7 @@ class Deployer:
             if resource["Type"] == "AWS::ApiGateway::Stage":
                 deployment.stage = resource["Properties"]["StageName"]
                 deployment.rest_api_id = deployment.physical_ids[resource["Properties"]["RestApiId"]["Ref"]]
+                deployment.method_settings = list(resolver.resolve(resource["Properties"].get("MethodSettings", [])))
             if resource["Type"] != "AWS::ApiGateway::Method":
                 continue
             properties = resource["Properties"]

@@ -66,6 +66,7 @@ class PolicySource(Enum):
     SNS_TOPIC = (PolicyKind.RESOURCE, 30_720, True)
     KMS_KEY = (PolicyKind.RESOURCE, 32_768, True)
     LAMBDA_FUNCTION = (PolicyKind.RESOURCE, 20_480, True)
+    ROLE_TRUST = (PolicyKind.RESOURCE, 2_048, False)  # a role's trust policy: no Resource (the role itself)
 
     @property
     def kind(self) -> PolicyKind:
@@ -192,7 +193,7 @@ def _names(statement: dict[str, Any], field: str, missing: str, *, fold: bool, v
     return Names(patterns, negated=negative in statement, fold=fold, variables=variables and not fold)
 
 
-def _statement(index: int, raw: Any, kind: PolicyKind, variables: bool) -> Statement:
+def _statement(index: int, raw: Any, kind: PolicyKind, variables: bool, *, trust: bool = False) -> Statement:
     if not isinstance(raw, dict):
         raise MalformedPolicy(SYNTAX, "a statement must be an object")
     unknown = set(raw) - _STATEMENT_FIELDS
@@ -220,8 +221,10 @@ def _statement(index: int, raw: Any, kind: PolicyKind, variables: bool) -> State
     return Statement(
         index=index, sid=sid, deny=deny,
         actions=_names(raw, "Action", "Policy statement must contain actions.", fold=True, variables=variables),
-        resources=_names(raw, "Resource", "Policy statement must contain resources.", fold=False,
-                         variables=variables),
+        resources=(_names({"Resource": "*"}, "Resource", "", fold=False, variables=False)
+                   if trust and "Resource" not in raw and "NotResource" not in raw else
+                   _names(raw, "Resource", "Policy statement must contain resources.", fold=False,
+                          variables=variables)),
         principals=_principals(raw[present[0]]) if present else None,
         not_principal=present == ["NotPrincipal"], conditions=conditions)
 
@@ -272,7 +275,8 @@ def parse_policy(document: str | Mapping[str, Any], source: PolicySource | Polic
     raw_statements = raw if isinstance(raw, list) else [raw]
     if not raw_statements:
         raise MalformedPolicy(SYNTAX, "Statement is empty")
-    statements = tuple(_statement(i, s, kind, version == CURRENT) for i, s in enumerate(raw_statements))
+    trust = source is PolicySource.ROLE_TRUST
+    statements = tuple(_statement(i, s, kind, version == CURRENT, trust=trust) for i, s in enumerate(raw_statements))
     keys = frozenset().union(*(s.conditions.keys for s in statements))
     unknown_keys = tuple(sorted({k for s in statements for k in s.conditions.unknown_keys}))
     return Policy(version=version, id=policy_id, kind=kind, statements=statements, size=size, condition_keys=keys,

@@ -64,12 +64,14 @@ class Observer(Protocol):
 class ExecutionEnvironment:
     """One process for one function; started on its first invocation (a cold start), reused after."""
 
-    def __init__(self, function: FunctionSpec, *, zygote: Zygote, aws_environment: dict[str, str], log_path: Path,
+    def __init__(self, function: FunctionSpec, *, zygote: Zygote,
+                 aws_environment: dict[str, str] | Callable[[], dict[str, str]], log_path: Path,
                  init_slots: threading.Semaphore, init_limit_seconds: float = INIT_LIMIT_SECONDS,
                  observer: Observer | None = None) -> None:
         self.function = function
         self.zygote = zygote
         self.aws_environment = aws_environment
+        self.region = "us-east-1"  # as the environment says, once started
         self.log_path = log_path
         self.init_slots = init_slots
         self.init_limit_seconds = init_limit_seconds
@@ -85,7 +87,9 @@ class ExecutionEnvironment:
 
     def _environment(self) -> dict[str, str]:
         environment = {k: os.environ[k] for k in PASSED_THROUGH if k in os.environ}
-        environment.update(self.aws_environment)
+        # a callable is asked at each cold start: a new environment gets a new session of the role, as on AWS
+        environment.update(self.aws_environment() if callable(self.aws_environment) else self.aws_environment)
+        self.region = environment.get("AWS_REGION", self.region)
         environment.update({
             "AWS_LAMBDA_FUNCTION_NAME": self.function.name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.function.memory_mb),
@@ -168,7 +172,7 @@ class ExecutionEnvironment:
     def _invoke(self, event: dict[str, Any], budget: float) -> Any:
         f = self.function
         context = {"function_name": f.name, "memory_limit_in_mb": f.memory_mb,
-                   "invoked_function_arn": f"arn:aws:lambda:{self.aws_environment.get('AWS_REGION', 'us-east-1')}:"
+                   "invoked_function_arn": f"arn:aws:lambda:{self.region}:"
                                            f"{ACCOUNT}:function:{f.name}",
                    "aws_request_id": str(uuid.uuid4())}
         try:

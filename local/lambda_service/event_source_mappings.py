@@ -11,8 +11,14 @@ Docker on every send and ignores `batchItemFailures`. So here:
   and `BatchSize`, `MaximumBatchingWindowInSeconds`, `ScalingConfig` and `FunctionResponseTypes` apply to
   the next batch;
 - `State` is the poller's: Creating, Enabling, Enabled, Updating, Disabling, Disabled, Deleting;
+- a function's reserved concurrency (`PutFunctionConcurrency`, `DeleteFunctionConcurrency`, or the template's
+  `ReservedConcurrentExecutions`) caps its pollers' concurrent batches, as it caps invocations on Lambda; 0
+  stops them (AWS's pollers would receive and be throttled, returning the messages after their visibility
+  timeout; here they do not receive, so no receive count is spent);
 - the limits Lambda checks are checked, with Lambda's errors: batch size 1-10,000 (10 for FIFO), batching
-  window 0-300 s and at least 1 s for a batch over 10, maximum concurrency 2-1,000.
+  window 0-300 s and at least 1 s for a batch over 10, maximum concurrency 2-1,000; and, as Lambda does, a
+  mapping whose function's role may not receive from, delete from or read the attributes of its queue is
+  refused ("The provided execution role does not have permissions to call ReceiveMessage on SQS").
 
 The Lambda developer guide documents these: "Using Lambda with Amazon SQS" (scaling, batching window,
 maximum concurrency) and the UpdateEventSourceMapping API reference (states).
@@ -44,12 +50,25 @@ class MappingNotFound(LambdaClientError):
         super().__init__("ResourceNotFoundException", "The resource you requested does not exist.")
 
 
+def reserved_concurrency(esm: Any) -> int | None:
+    """The reserved concurrency of the mapping's function (None: none, or no such function)."""
+    try:
+        backend = lambda_models.lambda_backends[esm.account_id][esm.region]
+        found = backend.get_function(esm.function_arn.rsplit(":", 1)[-1])
+    except Exception:  # moto's UnknownFunctionException: the poller reports the missing function itself
+        return None
+    return None if found.reserved_concurrency is None else int(found.reserved_concurrency)
+
+
 def settings_of(esm: Any) -> MappingSettings:
-    """A moto EventSourceMapping's settings as the pollers take them."""
+    """A moto EventSourceMapping's settings as the pollers take them (capped by the function's reserved
+    concurrency)."""
     maximum = (esm.scaling_config or {}).get("MaximumConcurrency")
+    concurrency = int(maximum) if maximum else UNBOUNDED_CONCURRENCY
+    reserved = reserved_concurrency(esm)
     return MappingSettings(enabled=bool(esm.enabled), batch_size=int(esm.batch_size),
                            batching_window_seconds=float(esm.max_batch_window or 0),
-                           max_concurrency=int(maximum) if maximum else UNBOUNDED_CONCURRENCY,
+                           max_concurrency=concurrency if reserved is None else min(concurrency, reserved),
                            report_batch_item_failures="ReportBatchItemFailures" in (esm.function_response_types
                                                                                      or []))
 
@@ -86,6 +105,8 @@ class MappingService:
         self.factory: PollerFactory | None = None  # set once the stack is deployed (start())
         self.waiting: list[Any] = []  # mappings created before that
         self.on_error = on_error
+        # (function name, queue ARN) -> Lambda's refusal when the function's role may not poll the queue
+        self.role_refusal: Callable[[str, str], str | None] = lambda function, queue: None
 
     def start(self, factory: PollerFactory) -> None:
         """Run every mapping created so far, and every mapping created from now on."""
@@ -143,11 +164,16 @@ def install(service: MappingService) -> None:
     backend, esm_class = lambda_models.LambdaBackend, lambda_models.EventSourceMapping
     originals = {"create": backend.create_event_source_mapping, "update": backend.update_event_source_mapping,
                  "delete": backend.delete_event_source_mapping, "configuration": esm_class.get_configuration,
+                 "put_concurrency": backend.put_function_concurrency,
+                 "delete_concurrency": backend.delete_function_concurrency,
                  "queue_mappings": Queue.__dict__.get("lambda_event_source_mappings")}
     _installed["originals"] = originals
 
     def create(self: Any, spec: dict[str, Any]) -> Any:
         check(spec)
+        refusal = _installed["service"].role_refusal(str(spec.get("FunctionName", "")), str(spec.get("EventSourceArn")))
+        if refusal:
+            raise InvalidParameterValueException(refusal)
         esm = originals["create"](self, spec)
         _installed["service"].created(esm)
         return esm
@@ -168,6 +194,22 @@ def install(service: MappingService) -> None:
         _installed["service"].deleted(uuid)
         return esm
 
+    def concurrency_changed(self: Any, function_name: str) -> None:
+        arn = self.get_function(function_name).function_arn
+        for esm in list(self._event_source_mappings.values()):
+            if esm.function_arn == arn:
+                _installed["service"].updated(esm)
+
+    def put_concurrency(self: Any, function_name: str, reserved: Any) -> Any:
+        answer = originals["put_concurrency"](self, function_name, reserved)
+        concurrency_changed(self, function_name)
+        return answer
+
+    def delete_concurrency(self: Any, function_name: str) -> Any:
+        answer = originals["delete_concurrency"](self, function_name)
+        concurrency_changed(self, function_name)
+        return answer
+
     def configuration(self: Any) -> dict[str, Any]:
         answer = dict(originals["configuration"](self))
         answer.update(State=_installed["service"].state(self.uuid), StateTransitionReason="USER_INITIATED")
@@ -177,6 +219,8 @@ def install(service: MappingService) -> None:
     backend.update_event_source_mapping = update  # type: ignore[method-assign]
     backend.delete_event_source_mapping = delete  # type: ignore[method-assign]
     esm_class.get_configuration = configuration  # type: ignore[method-assign]
+    backend.put_function_concurrency = put_concurrency  # type: ignore[method-assign]
+    backend.delete_function_concurrency = delete_concurrency  # type: ignore[method-assign]
     # moto's SQS trigger (Docker) iterates this on every send: it is always empty here.
     Queue.lambda_event_source_mappings = property(lambda queue: {}, lambda queue, value: None)  # type: ignore
 
@@ -190,6 +234,8 @@ def uninstall() -> None:
     backend.update_event_source_mapping = originals["update"]  # type: ignore[method-assign]
     backend.delete_event_source_mapping = originals["delete"]  # type: ignore[method-assign]
     esm_class.get_configuration = originals["configuration"]  # type: ignore[method-assign]
+    backend.put_function_concurrency = originals["put_concurrency"]  # type: ignore[method-assign]
+    backend.delete_function_concurrency = originals["delete_concurrency"]  # type: ignore[method-assign]
     if originals["queue_mappings"] is None:
         del Queue.lambda_event_source_mappings
     else:

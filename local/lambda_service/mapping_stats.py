@@ -6,6 +6,7 @@ Kept bounded at any load: the counters cover everything, the per-message and per
 
 from __future__ import annotations
 
+import json
 from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -65,3 +66,12 @@ def remember(table: dict[str, Any], key: str, value: Any) -> None:
     if len(table) > KEPT_MESSAGES:
         for old in list(table)[:KEPT_MESSAGES // 2]:
             del table[old]
+
+
+def ride_id_of(body: str) -> str | None:
+    """The ride id in a message body, if it is a ride (for the per-message detail)."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    return str(value["id"]) if isinstance(value, dict) and "id" in value else None

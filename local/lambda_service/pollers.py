@@ -16,13 +16,16 @@ park (their messages wait in the queue); workers beyond a lowered maximum park t
 maximum starts new workers. `state` is what `GetEventSourceMapping` reports: `Enabling` / `Updating` /
 `Disabling` until every worker has taken the change, then `Enabled` or `Disabled`.
 
+Lambda polls as the function's execution role: each receive, delete and visibility change is authorized
+first (`authorize`, local/iam/enforcer.py). A role that may not receive is not polled for: its messages
+wait in the queue and one line says why; polling resumes when the role may again (checked every second).
+
 Idle workers wait on the queue (a send wakes them at once) instead of polling it; they run in the
 process that hosts moto and reach SQS through local/queues.py, without HTTP.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
@@ -31,10 +34,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from local.lambda_service.environments import ExecutionEnvironment, InvocationError
-from local.lambda_service.mapping_stats import Invocation, MappingStats, remember
+from local.lambda_service.mapping_stats import Invocation, MappingStats, remember, ride_id_of
 from local.sqs.queues import QueueAccess
 
 IDLE_WAIT_SECONDS = 0.2  # bounds how late a record that turned visible again (or a change) is seen
+REFUSED_WAIT_SECONDS = 1.0  # how soon polling resumes once the role may receive again
+Authorize = Callable[[str], str | None]  # an SQS action -> None, or why the role may not take it
 
 
 @dataclass(frozen=True)
@@ -56,26 +61,19 @@ class _Worker:
         self.thread: threading.Thread | None = None
 
 
-def _ride_id(body: str) -> str | None:
-    try:
-        value = json.loads(body)
-    except ValueError:
-        return None
-    return str(value["id"]) if isinstance(value, dict) and "id" in value else None
-
-
 class QueuePoller:
     """The local event source mapping of one queue."""
 
     def __init__(self, name: str, settings: MappingSettings, *, queue: QueueAccess,
                  environment_factory: Callable[[], ExecutionEnvironment], time_scale: float = 1.0,
-                 on_error: Callable[[str], None] | None = None) -> None:
+                 on_error: Callable[[str], None] | None = None, authorize: Authorize | None = None) -> None:
         self.name, self.queue = name, queue
         self.settings, self.generation = settings, 0
         self.transition = "Enabling" if settings.enabled else ""
         self.environment_factory = environment_factory
         self.time_scale = time_scale
         self.on_error = on_error
+        self.authorize: Authorize = authorize or (lambda action: None)
         self.stats = MappingStats()
         self.lock = threading.Lock()  # the counters
         self.changed = threading.Condition()  # settings, workers and their parking
@@ -199,6 +197,11 @@ class QueuePoller:
             settings = self._take_settings(worker)
             if settings is None:
                 break
+            refusal = self.authorize("sqs:ReceiveMessage")
+            if refusal is not None:
+                self._problem(f"{self.name}: not polling its queue, its messages wait there: {refusal}")
+                self.stopping.wait(REFUSED_WAIT_SECONDS)
+                continue
             try:
                 batch = self._receive_batch(worker, settings)
             except Exception as error:  # a transient failure: keep polling
@@ -224,7 +227,7 @@ class QueuePoller:
                 seen = self.stats.received.get(record["messageId"], 0)
                 self.stats.distinct += not seen
                 remember(self.stats.received, record["messageId"], seen + 1)
-                ride_id = _ride_id(record["body"])
+                ride_id = ride_id_of(record["body"])
                 if ride_id:
                     remember(self.stats.message_rides, record["messageId"], ride_id)
         environment = worker.environment
@@ -263,12 +266,16 @@ class QueuePoller:
 
     def _settle(self, batch: list[dict[str, Any]], failed: set[str]) -> None:
         done = [record for record in batch if record["messageId"] not in failed]
+        refusal = self.authorize("sqs:DeleteMessage") if done else None
+        if refusal is not None:  # they return after the visibility timeout and are processed again
+            self._problem(f"{self.name}: cannot delete what it processed: {refusal}")
+            done = []
         if done:
             self.queue.delete([record["receiptHandle"] for record in done])
             with self.lock:
                 for record in done:
                     remember(self.stats.deleted, record["messageId"], None)
-        if failed and self.time_scale < 1:
+        if failed and self.time_scale < 1 and self.authorize("sqs:ChangeMessageVisibility") is None:
             timeout = max(1, math.ceil(self.queue.visibility_timeout() * self.time_scale))
             for record in batch:
                 if record["messageId"] in failed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -139,8 +140,8 @@ def cloud(cloud_assembly: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 
 def account_environment(cloud: LocalCloud) -> dict[str, str]:
-    return {**os.environ, "AWS_ENDPOINT_URL": cloud.aws_endpoint_url, "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": "us-east-1"}
+    return {**os.environ, "AWS_ENDPOINT_URL": cloud.aws_endpoint_url, "AWS_CA_BUNDLE": cloud.ca_bundle,
+            "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": "us-east-1"}
 
 
 def run_preflight_command(cloud: LocalCloud, cdk_out: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
@@ -151,6 +152,7 @@ def run_preflight_command(cloud: LocalCloud, cdk_out: Path, *arguments: str) -> 
 
 def session_for(cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("AWS_ENDPOINT_URL", cloud.aws_endpoint_url)
+    monkeypatch.setenv("AWS_CA_BUNDLE", cloud.ca_bundle)
     return boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1")
 
 
@@ -223,7 +225,9 @@ def test_an_existing_logging_role_is_required_when_the_stack_leaves_it_alone(clo
     assert 'apiGatewayCloudWatchRole to "create"' in check.fix
     # Given the organisation set one
     iam = cloud.clients.client("iam")
-    role = iam.create_role(RoleName="OrgApiGatewayLogs", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"Service": "apigateway.amazonaws.com"}}]}
+    role = iam.create_role(RoleName="OrgApiGatewayLogs", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     apigateway.update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": role}])
     assert check_api_gateway_role(session, existing).status is Status.PASS
     # and the stack in "create" mode warns that it would replace it, account-wide

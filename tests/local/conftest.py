@@ -46,7 +46,7 @@ AWS_CLI = Path(sys.executable).with_name("aws")  # awscli, pinned in requirement
 def aws_cli(cloud: LocalCloud, *args: str) -> Any:
     """`aws ARGS --endpoint-url <the local cloud> --output json`, the real AWS CLI; its parsed answer."""
     environment = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                   "AWS_DEFAULT_REGION": cloud.options.region, "AWS_PAGER": ""}
+                   "AWS_DEFAULT_REGION": cloud.options.region, "AWS_PAGER": "", "AWS_CA_BUNDLE": cloud.ca_bundle}
     done = subprocess.run([str(AWS_CLI), *args, "--endpoint-url", cloud.aws_endpoint_url, "--output", "json"],
                           capture_output=True, text=True, env=environment, timeout=60)
     if done.returncode != 0:

@@ -164,6 +164,7 @@ def test_settings_lambda_refuses_are_refused_with_its_errors(local_cloud, settin
     mapping = local_cloud.mapping(ACCOUNTING)
     # botocore checks some limits itself; other SDKs do not, so the server must
     unchecked = local_cloud.clients.session.client("lambda", endpoint_url=local_cloud.aws_endpoint_url,
+                                                   verify=local_cloud.ca_bundle,
                                                    config=Config(parameter_validation=False))
     with pytest.raises(ClientError) as refused:
         unchecked.update_event_source_mapping(UUID=mapping.uuid, **settings)
@@ -187,9 +188,19 @@ def test_a_mapping_created_through_the_api_polls_and_stops_when_deleted(local_cl
     sqs, lambda_client = local_cloud.clients.client("sqs"), local_cloud.clients.client("lambda")
     url = sqs.create_queue(QueueName=f"extra-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    created = lambda_client.create_event_source_mapping(
-        EventSourceArn=arn, FunctionName=local_cloud.outputs["CustomerNotificationFunctionName"], BatchSize=1,
-        ScalingConfig={"MaximumConcurrency": 2})
+    function = local_cloud.outputs["CustomerNotificationFunctionName"]
+    mapping = {"EventSourceArn": arn, "FunctionName": function, "BatchSize": 1,
+               "ScalingConfig": {"MaximumConcurrency": 2}}
+    # Lambda refuses it while the function's role may not poll that queue (as on AWS)
+    with pytest.raises(ClientError, match="does not have permissions to call ReceiveMessage on SQS") as refused:
+        lambda_client.create_event_source_mapping(**mapping)
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    iam = local_cloud.clients.client("iam")
+    role = lambda_client.get_function_configuration(FunctionName=function)["Role"].rsplit("/", 1)[-1]
+    iam.put_role_policy(RoleName=role, PolicyName="extra-queue", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": arn, "Action": [
+            "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]}]}))
+    created = lambda_client.create_event_source_mapping(**mapping)
     assert created["State"] in ("Creating", "Enabling", "Enabled")
     # When a ride arrives there, the consumer processes it
     sqs.send_message(QueueUrl=url, MessageBody=ride_message(first := f"extra-{uuid.uuid4()}"))
@@ -201,6 +212,7 @@ def test_a_mapping_created_through_the_api_polls_and_stops_when_deleted(local_cl
     sqs.send_message(QueueUrl=url, MessageBody=ride_message(second := f"extra-{uuid.uuid4()}"))
     time.sleep(1.0)
     assert depth(local_cloud, url) == 1 and second not in effect_ids(local_cloud, "CustomerNotification")
+    iam.delete_role_policy(RoleName=role, PolicyName="extra-queue")
 
 
 def test_cloudformation_reads_of_the_stack_answer_with_the_aws_cli(local_cloud, template_json):

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import itertools
 import json
-from pathlib import Path
 
 import pytest
 
 from bench.local_cloud_load import exact, load, queued
 from ops.reconcile import reconcile
 from ops.target import target_from_endpoints
+from tests.conftest import synthesize
 from tests.local.conftest import start_cloud, wait_for
 
 RIDES = 5000
@@ -25,8 +25,12 @@ CRASHED, PAUSED = "CustomerNotification", "CustomerAccounting"
 
 
 @pytest.fixture(scope="module")
-def faulty_cloud(cloud_assembly: Path, tmp_path_factory: pytest.TempPathFactory):
-    cloud = start_cloud(cloud_assembly, tmp_path_factory.mktemp("logs"), failure_rate=0.3)
+def faulty_cloud(tmp_path_factory: pytest.TempPathFactory):
+    # the stage throttle raised, as a user would before a load test: at the default 50/s it alone would hold
+    # 5,000 rides to 100 s (tests/local/test_enforcement.py shows the throttle itself)
+    cdk_out = tmp_path_factory.mktemp("cdk.out")
+    synthesize(cdk_out, overrides={"apiRateLimit": 10_000, "apiBurstLimit": 5_000})
+    cloud = start_cloud(cdk_out, tmp_path_factory.mktemp("logs"), failure_rate=0.3)
     yield cloud
     cloud.stop()
 

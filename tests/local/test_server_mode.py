@@ -6,8 +6,10 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import boto3
@@ -33,13 +35,13 @@ def test_local_cloud_process_serves_boto3_and_the_api_then_stops_on_sigterm(clou
 
         endpoints = wait_for(written, timeout=60, what="endpoints.json")
         assert set(endpoints) >= {"api_url", "aws_endpoint_url", "region", "outputs"}
-        assert endpoints["aws_endpoint_url"].startswith("http://127.0.0.1:")
+        assert endpoints["aws_endpoint_url"].startswith("https://127.0.0.1:")
         outputs = endpoints["outputs"]
         # plain boto3, any credentials, the endpoint URL: as with `aws --endpoint-url`
         session = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="x",
                                         region_name=endpoints["region"])
-        sqs = session.client("sqs", endpoint_url=endpoints["aws_endpoint_url"])
-        dynamodb = session.client("dynamodb", endpoint_url=endpoints["aws_endpoint_url"])
+        sqs = session.client("sqs", endpoint_url=endpoints["aws_endpoint_url"], verify=endpoints["ca_bundle"])
+        dynamodb = session.client("dynamodb", endpoint_url=endpoints["aws_endpoint_url"], verify=endpoints["ca_bundle"])
         assert outputs["CustomerNotificationQueueUrl"] in sqs.list_queues()["QueueUrls"]
 
         status, answer = post_ride(outputs["ApiUrl"], SAMPLE_RIDE)
@@ -59,6 +61,13 @@ def test_local_cloud_process_serves_boto3_and_the_api_then_stops_on_sigterm(clou
     assert not endpoints_file.exists()
 
 
+def _read_json(path: Path) -> dict | None:
+    try:
+        return dict(json.loads(path.read_text()))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
 def session_processes(session_id: int) -> list[int]:
     """Pids of every process in a session (what a terminal's Ctrl-C reaches), from /proc."""
     pids = []
@@ -72,18 +81,35 @@ def session_processes(session_id: int) -> list[int]:
     return pids
 
 
-def test_ctrl_c_stops_everything_cleanly(cloud_assembly: Path, tmp_path: Path):
-    # Given `make local` in a terminal of its own, which has served a ride (so environments are running)
+def test_ctrl_c_stops_everything_cleanly_and_enforce_iam_0_says_loudly_it_only_reports(cloud_assembly: Path,
+                                                                                       tmp_path: Path):
+    # Given `make local` in a terminal of its own, with ENFORCE_IAM=0, which has served a ride
     endpoints_file = tmp_path / "endpoints.json"
     process = subprocess.Popen(
         [sys.executable, "-m", "scripts.local_cloud", "--cdk-out", str(cloud_assembly), "--api-port", "0",
          "--aws-port", "0", "--endpoints-file", str(endpoints_file)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)})
+        env={**os.environ, "PYTHONPATH": str(ROOT), "ENFORCE_IAM": "0"})
     try:
         wait_for(endpoints_file.exists, timeout=60, what="endpoints.json")
-        endpoints = json.loads(endpoints_file.read_text())
+        endpoints = wait_for(lambda: _read_json(endpoints_file), timeout=10, what="a complete endpoints.json")
         assert post_ride(endpoints["outputs"]["ApiUrl"], SAMPLE_RIDE)[0] == 201
+        # a call the consumer's role does not allow goes through, and is recorded as a refusal AWS would give
+        control = f"{endpoints['aws_endpoint_url']}/_localcloud/"
+        context = ssl.create_default_context(cafile=endpoints["ca_bundle"])
+        function = endpoints["outputs"]["CustomerAccountingFunctionName"]
+        request = urllib.request.Request(f"{control}function-credentials/{function}", data=b"", method="POST")
+        with urllib.request.urlopen(request, context=context) as answer:
+            credentials = json.loads(answer.read())
+        boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoints["aws_endpoint_url"],
+                     verify=endpoints["ca_bundle"], aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+                     aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+                     aws_session_token=credentials["AWS_SESSION_TOKEN"]).scan(
+            TableName=endpoints["outputs"]["CustomerAccountingTableName"])
+        with urllib.request.urlopen(f"{control}permissions", context=context) as answer:
+            record = json.loads(answer.read())
+        assert record["enforced"] is False
+        assert "dynamodb:Scan" in {row["action"] for row in record["denied"]}
         assert len(session_processes(process.pid)) >= 3  # the local cloud, its zygote and an environment
         # When Ctrl-C reaches the whole foreground process group, as a terminal sends it
         os.killpg(process.pid, signal.SIGINT)
@@ -94,6 +120,7 @@ def test_ctrl_c_stops_everything_cleanly(cloud_assembly: Path, tmp_path: Path):
     # Then it exits 0 without an error line, and leaves nothing running and no port taken
     assert process.returncode == 0, output
     assert "stopping..." in output
+    assert "WARNING: ENFORCE_IAM=0: IAM is NOT enforced" in output
     for trouble in ("Traceback", "KeyboardInterrupt", "raised on import", "error"):
         assert trouble not in output, output
     wait_for(lambda: not session_processes(process.pid), timeout=5, what="every process of the session to end")

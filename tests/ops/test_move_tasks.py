@@ -18,7 +18,7 @@ from tests.local.conftest import wait_for
 
 @pytest.fixture(scope="module")
 def sqs(cloud: LocalCloud):
-    return boto3.client("sqs", endpoint_url=cloud.aws_endpoint_url, region_name="us-east-1",
+    return boto3.client("sqs", endpoint_url=cloud.aws_endpoint_url, region_name="us-east-1", verify=cloud.ca_bundle,
                         aws_access_key_id="local", aws_secret_access_key="local")
 
 

@@ -94,12 +94,17 @@ def run(cloud: LocalCloud, args: argparse.Namespace, started: float) -> int:
     print(f"API: {summary['accepted']} accepted (201), {summary['rejected']} rejected (4xx), "
           f"{summary['failed']} failed (5xx or no answer); p50 {summary['latency_ms']['p50']:.0f} ms, "
           f"p95 {summary['latency_ms']['p95']:.0f} ms")
+    permissions = cloud.permissions()
+    decisions = sum(row["count"] for row in permissions["used"] + permissions["denied"])
+    print(f"IAM ({'enforced' if permissions['enforced'] else 'NOT enforced'}): {decisions:,} decisions, "
+          f"{len(permissions['denied'])} denied (`wildrydes permissions --target local` while it runs lists them)")
     poison_seen = sum(s.poison for s in result.services)
     errors = cloud.errors
-    ok = drained and result.ok and summary["unexpected"] == 0 and poison_seen == args.poison and not errors
+    ok = (drained and result.ok and summary["unexpected"] == 0 and poison_seen == args.poison and not errors
+          and not permissions["denied"])
     print(f"\n{'OK' if ok else 'FAILED'}: " + ("every accepted ride was processed once or is in a DLQ"
           if ok else "some rides are unaccounted for (see lost/astray), a request got the wrong answer, "
-                     "or the queues did not drain")
+                     "a call was denied, or the queues did not drain")
           + f"; {time.monotonic() - started:.1f} s in all. Function logs: {cloud.options.log_dir}/")
     return 0 if ok else 1
 

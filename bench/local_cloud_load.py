@@ -58,12 +58,15 @@ def start_local_cloud(args: argparse.Namespace, endpoints_file: Path, cdk_out: P
     environment = {**os.environ, "ENFORCE_IAM": "1" if secure else "0"}
     if not secure:
         command.append("--plain-http")
+    # stderr to a file, never a pipe no one reads: a full pipe would stop the local cloud mid-run
+    errors = endpoints_file.with_name("local_cloud.stderr")
     started = time.monotonic()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True, env=environment)
+    with errors.open("w") as sink:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=sink, text=True,
+                                   start_new_session=True, env=environment)
     while not endpoints_file.exists():
         if process.poll() is not None:
-            raise SystemExit(f"the local cloud did not start: {process.stderr.read() if process.stderr else ''}")
+            raise SystemExit(f"the local cloud did not start: {errors.read_text()}")
         time.sleep(0.005)
     return process, time.monotonic() - started
 

@@ -37,6 +37,8 @@ class Enforcer:
         self.extra_managed: dict[str, tuple[str, ...]] = {}  # role name -> AWS-managed ARNs the deploy attached
         self.warn_unknown_key = once(lambda key: self.on_problem(
             f"condition key {key} is unknown to the local cloud: a statement that needs it is never met"))
+        self.warn_would_refuse = once(lambda message: self.on_problem(
+            f"ENFORCE_IAM=0: would refuse (reported once; the record counts each): {message}"))
         self.stack_roles: list[str] = []  # role names of the deployed stack (for unused grants)
         self.stack_resources: list[str] = []  # ARNs of its queues, topics, keys and functions
 
@@ -63,7 +65,7 @@ class Enforcer:
         if decision.allowed:
             return False
         if not self.enabled:
-            self.on_problem(f"ENFORCE_IAM=0: would refuse: {decision.message()}")
+            self.warn_would_refuse(decision.message())
         return self.enabled
 
     def first_refusal(self, principal: Principal, accesses: Iterable[tuple[str, str]],

@@ -25,6 +25,8 @@ from types import SimpleNamespace
 
 import httpx
 
+from aws_clients import local_session
+from aws_clients.signing import ExecuteApiAuth
 from bench.local_cloud_load import start_local_cloud, stop_local_cloud
 from bench.record import write_result
 
@@ -32,12 +34,13 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "local_cloud_lifecycle.json"
 RIDE = {"from": "Berlin", "to": "Munich", "duration": 480, "distance": 600, "customer": "cmr", "fare": 256.5}
 BURST = 100
+SIGNER = ExecuteApiAuth(local_session("us-east-1"), "us-east-1")  # the API is IAM-authorized; local keys: root
 
 
 def burst(url: str, name: str, clients: int = BURST) -> tuple[float, Counter[int]]:
     """Seconds until every one of `clients` simultaneous POSTs (on connections of their own) was answered."""
     body = json.dumps(RIDE)
-    with httpx.Client(timeout=60, limits=httpx.Limits(max_connections=clients)) as client, \
+    with httpx.Client(timeout=60, limits=httpx.Limits(max_connections=clients), auth=SIGNER) as client, \
             ThreadPoolExecutor(max_workers=clients) as pool:
         def post(index: int) -> int:
             return client.post(url, content=body, headers={"Idempotency-Key": f"{name}-{index}"}).status_code

@@ -14,8 +14,10 @@ reconcile), stops the local cloud with SIGINT and reports CPU seconds per proces
 
 The app is synthesized with the stage throttle raised (`--api-rate-limit`/`--api-burst-limit`, as a user
 would raise cdk.json's apiRateLimit/apiBurstLimit before a load test; the result says so). The run is
-made with IAM enforcement and TLS on, as `make local` runs, then (`--compare`, the default) once more
-with both off (`ENFORCE_IAM=0`, `--plain-http`) right after, and records what they cost.
+made as `make local` runs: IAM enforcement and TLS on, every request signed (SigV4) and its signer judged
+(apiAuthorization "iam"). Then, right after (`--compare`, the default), once with enforcement and TLS off
+(`ENFORCE_IAM=0`, `--plain-http`) and once with the POST unsigned (apiAuthorization "none"), and it records
+what each costs.
 Results go to bench/results/local_cloud_load.json.
 """
 
@@ -34,8 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from aws_clients.control import ControlClient
 from bench.processes import by_role, peak_rss_mb, tree
 from bench.record import write_result
 from ops.filters import deployed_subscriptions
@@ -134,7 +135,7 @@ class Poisoner:
 
 
 def load(target: Target, *, rides: int, clients: int, poison_every: int, seed: int,
-         on_outcome: Callable[[Outcome], None] | None = None) -> tuple[SendReport, int]:
+         on_outcome: Callable[[Outcome], None] | None = None, sign: bool = True) -> tuple[SendReport, int]:
     """`rides` through the API (`wildrydes send`), with a poison message after every `poison_every`-th."""
     poisoner = Poisoner(target.client("sns"), target.output("RideCompletionTopicArn"), poison_every)
 
@@ -143,7 +144,8 @@ def load(target: Target, *, rides: int, clients: int, poison_every: int, seed: i
         if on_outcome:
             on_outcome(outcome)
 
-    report = send(target, SendOptions(rides=rides, concurrency=clients, seed=seed, retries=30), on_outcome=observed)
+    report = send(target, SendOptions(rides=rides, concurrency=clients, seed=seed, retries=30, sign=sign),
+                  on_outcome=observed)
     return report, poisoner.published
 
 
@@ -164,20 +166,19 @@ def exact(target: Target, reconciliation: Any, rides: int, poison: int) -> bool:
         s.poison == (0 if s.service in filtered else poison) for s in reconciliation.services)
 
 
-def synthesize_for_load(outdir: Path, rate: int, burst: int) -> dict[str, int]:
+def synthesize_for_load(outdir: Path, rate: int, burst: int, authorization: str = "iam") -> dict[str, Any]:
     """The app with the stage throttle raised, as a user would before a load test (cdk.json's
     apiRateLimit/apiBurstLimit); at the default 50/s the throttle alone would hold 10,000 rides to 200 s."""
     from stacks.app_factory import build_app
 
-    settings = {"apiRateLimit": rate, "apiBurstLimit": burst}
+    settings: dict[str, Any] = {"apiRateLimit": rate, "apiBurstLimit": burst, "apiAuthorization": authorization}
     app, _ = build_app(overrides=settings, outdir=str(outdir), nag=False)
     app.synth()
     return settings
 
 
-def run_once(args: argparse.Namespace, cdk_out: Path, *, secure: bool) -> dict[str, Any]:
+def run_once(args: argparse.Namespace, cdk_out: Path, *, secure: bool, mode: str, sign: bool = True) -> dict[str, Any]:
     """One load run on a fresh local cloud; its figures."""
-    mode = "enforcement and TLS on" if secure else "enforcement and TLS off"
     with tempfile.TemporaryDirectory() as scratch:
         endpoints_file = Path(scratch) / "endpoints.json"
         process, ready_seconds = start_local_cloud(args, endpoints_file, cdk_out, secure)
@@ -189,7 +190,7 @@ def run_once(args: argparse.Namespace, cdk_out: Path, *, secure: bool) -> dict[s
             before = {p.pid: p.cpu_seconds for p in tree(process.pid)}
             started = time.monotonic()
             report, poison = load(target, rides=args.rides, clients=args.clients, seed=11,
-                                  poison_every=round(1 / args.poison) if args.poison else 0)
+                                  poison_every=round(1 / args.poison) if args.poison else 0, sign=sign)
             sent_at = time.monotonic() - started
             summary = report.summary()
             print(f"[{mode}] sent {args.rides} rides in {sent_at:.1f} s ({args.rides / sent_at:.1f}/s): "
@@ -199,7 +200,7 @@ def run_once(args: argparse.Namespace, cdk_out: Path, *, secure: bool) -> dict[s
             drained_at = time.monotonic() - started
             usage = tree(process.pid)
             peaks = {p.pid: peak_rss_mb(p.pid) for p in usage}
-            status = httpx.get(f"{target.endpoint_url}/_localcloud/status", verify=target.ca_bundle or True).json()
+            status = ControlClient(target.endpoint_url or "", target.ca_bundle).call("GET", "status")
             deliveries = sum(m["records"] for m in status["mappings"].values())
             print(f"[{mode}] drained {drained_at:.1f} s after the first send: {deliveries} deliveries "
                   f"({deliveries / drained_at:.1f}/s)", flush=True)
@@ -210,7 +211,7 @@ def run_once(args: argparse.Namespace, cdk_out: Path, *, secure: bool) -> dict[s
     cpu = {role: round(sum(p.cpu_seconds - before.get(p.pid, 0.0) for p in members), 1)
            for role, members in by_role(usage, process.pid).items()}
     return {
-        "enforcement": secure, "tls": secure, "rides": args.rides, "clients": args.clients,
+        "mode": mode, "enforcement": secure, "tls": secure, "rides": args.rides, "clients": args.clients,
         "failure_rate": args.failure_rate, "poison": poison, "ready_seconds": round(ready_seconds, 2),
         "stop_seconds": round(stop_seconds, 2), "send_seconds": round(sent_at, 1),
         "drained_seconds": round(drained_at, 1), "rides_per_second": round(args.rides / drained_at, 1),
@@ -236,24 +237,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-rate-limit", type=int, default=10_000, help="apiRateLimit for this run (cdk.json: 50)")
     parser.add_argument("--api-burst-limit", type=int, default=5_000, help="apiBurstLimit for this run (cdk.json: 100)")
     parser.add_argument("--compare", action=argparse.BooleanOptionalAction, default=True,
-                        help="also run with enforcement and TLS off, right after, and record the cost of both")
+                        help="also run with enforcement and TLS off, and with the POST unsigned, right after, and "
+                             "record what each costs")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as scratch:
-        cdk_out = Path(scratch) / "cdk.out"
+        cdk_out, open_out = Path(scratch) / "cdk.out", Path(scratch) / "cdk.out.unsigned"
         settings = synthesize_for_load(cdk_out, args.api_rate_limit, args.api_burst_limit)
         print(f"synthesized with {settings} (raised for the load test; cdk.json keeps its defaults)", flush=True)
-        on = run_once(args, cdk_out, secure=True)
-        off = run_once(args, cdk_out, secure=False) if args.compare else None
-    figures: dict[str, Any] = {"settings": settings, **on}
-    if off is not None:
-        figures["off"] = off
-        figures["cost_of_enforcement_and_tls"] = round(on["drained_seconds"] / off["drained_seconds"] - 1, 3)
+        on = run_once(args, cdk_out, secure=True, mode="everything on")
+        others: dict[str, dict[str, Any]] = {}
+        if args.compare:
+            others["off"] = run_once(args, cdk_out, secure=False, mode="enforcement and TLS off")
+            synthesize_for_load(open_out, args.api_rate_limit, args.api_burst_limit, authorization="none")
+            others["unsigned"] = run_once(args, open_out, secure=True, sign=False,
+                                          mode="POST unsigned (apiAuthorization none)")
+    figures: dict[str, Any] = {"settings": settings, **on, **others}
+    if others:
+        figures["cost_of_enforcement_and_tls"] = round(on["drained_seconds"] / others["off"]["drained_seconds"] - 1, 3)
+        figures["cost_of_signing"] = round(on["drained_seconds"] / others["unsigned"]["drained_seconds"] - 1, 3)
     result = write_result(args.output, "local cloud end to end at load",
                           f"python -m bench.local_cloud_load --rides {args.rides} --clients {args.clients}", figures)
-    print(json.dumps({k: v for k, v in result.items() if k not in ("reconciliation", "off")}, indent=1))
-    ok = on["reconciliation"]["exact"] and (off is None or off["reconciliation"]["exact"])
+    print(json.dumps({k: v for k, v in result.items() if k not in ("reconciliation", *others)}, indent=1))
+    ok = all(run["reconciliation"]["exact"] for run in (on, *others.values()))
     print(f"reconciliation: {'exact' if ok else 'NOT EXACT'}")
     return 0 if ok else 1
 

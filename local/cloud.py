@@ -191,7 +191,8 @@ class LocalCloud(CloudControls):
                 self.api = LocalApi(d.routes, self.pools, stage=d.stage, host=HOST, port=o.api_port,
                                     log_path=o.log_dir / "api.log", concurrency_limit=o.function_concurrency,
                                     on_throttle=self.metrics.throttled, on_error=self._problem,
-                                    invoke_policy=self._invoke_policy, throttle=StageThrottle(d.method_settings))
+                                    invoke_policy=self._invoke_policy, throttle=StageThrottle(d.method_settings),
+                                    judge_caller=self._judge_caller)
             except OSError as error:
                 raise LocalCloudError(f"the local API cannot listen on {HOST}:{o.api_port}: "
                                       f"{error.strerror}") from error
@@ -266,7 +267,7 @@ class LocalCloud(CloudControls):
         cached = self._invoke_decisions.get(route.path)
         if cached and now - cached[0] < 1.0:
             return cached[1]
-        source = f"arn:aws:execute-api:{d.region}:{ACCOUNT}:{d.rest_api_id}/{d.stage}/{route.method}{route.path}"
+        source = self.method_arn(route)
         answer = self._control("POST", "authorize", {
             "service": "apigateway.amazonaws.com", "action": "lambda:InvokeFunction", "source_arn": source,
             "resource": f"arn:aws:lambda:{d.region}:{ACCOUNT}:function:{route.function.name}"})
@@ -275,6 +276,20 @@ class LocalCloud(CloudControls):
         policy = (bool(answer["allowed"]), None if reserved is None else int(reserved))
         self._invoke_decisions[route.path] = (now, policy)
         return policy
+
+    @property
+    def signed_api(self) -> bool:
+        """Whether any API method is IAM-authorized (callers sign with SigV4)."""
+        return bool(self.deployment and any(r.authorization == "AWS_IAM" for r in self.deployment.routes))
+
+    def method_arn(self, route: Any) -> str:
+        d = self.deployment
+        assert d is not None
+        return f"arn:aws:execute-api:{d.region}:{ACCOUNT}:{d.rest_api_id}/{d.stage}/{route.method}{route.path}"
+
+    def _judge_caller(self, route: Any, asked: dict[str, Any]) -> dict[str, Any]:
+        """The caller of an AWS_IAM method, judged in the AWS process (local/iam/execute_api.py)."""
+        return dict(self._control("POST", "execute-api", {**asked, "method_arn": self.method_arn(route)}))
 
     def write_endpoints(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,14 +6,11 @@ an operator would. A mixin of LocalCloud, which provides the deployment, the end
 
 from __future__ import annotations
 
-import json
-import ssl
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
+from aws_clients.control import ControlClient, ControlError
 from local.cloudformation.deployment import Deployment, MappingSpec
 from local.lambda_service.mapping_stats import Invocation
 
@@ -45,7 +42,7 @@ class CloudControls:
     deployment: Deployment | None
     aws_endpoint_url: str
     ca_bundle: str
-    _tls: ssl.SSLContext | None = None
+    _control_client: ControlClient | None = None
     clients: Any
     aws: Any
     own_problems: list[str]
@@ -61,12 +58,9 @@ class CloudControls:
         return found
 
     def _control(self, method: str, path: str, body: Any = None) -> Any:
-        request = urllib.request.Request(f"{self.aws_endpoint_url}/_localcloud/{path}", method=method,
-                                         data=None if body is None else json.dumps(body).encode())
-        if self._tls is None and self.ca_bundle:
-            self._tls = ssl.create_default_context(cafile=self.ca_bundle)
-        with urllib.request.urlopen(request, timeout=10, context=self._tls) as response:
-            return json.loads(response.read())
+        if self._control_client is None:
+            self._control_client = ControlClient(self.aws_endpoint_url, self.ca_bundle)
+        return self._control_client.call(method, path, body)
 
     def permissions(self) -> dict[str, Any]:
         """Every IAM decision so far: denied, used, and the stack's grants nobody used."""
@@ -115,6 +109,6 @@ class CloudControls:
         """Problems seen so far: import errors, timeouts, settle failures (also printed on stderr)."""
         try:
             remote = list(self.status()["problems"]) if self.aws else []
-        except (urllib.error.URLError, OSError):
+        except ControlError:
             remote = []
         return remote + self.own_problems

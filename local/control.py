@@ -7,6 +7,7 @@ cloud's other process, tests, the demo and `wildrydes`:
     POST stack-outputs                            the outputs as served locally (the local API's URL)
     POST function-credentials/<function name>     a new environment's credentials (Lambda assumes its role)
     POST authorize                                a decision for a service principal (API Gateway -> Lambda)
+    POST execute-api                              an AWS_IAM method's caller judged (local/iam/execute_api.py)
     GET  permissions                              every decision: denied, used, and the stack's unused grants
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from local.iam import execute_api
 from local.iam.enforcer import Enforcer
 from local.iam.principals import Principal
 
@@ -55,6 +57,10 @@ class Control:
             return respond(start_response, "200 OK", aws.roles.credentials(parts[1]))
         if method == "POST" and parts == ["authorize"]:
             return respond(start_response, "200 OK", self._authorize(_body(environ)))
+        if method == "POST" and parts == ["execute-api"]:
+            asked = _body(environ)
+            return respond(start_response, "200 OK", execute_api.judge(self.enforcer, asked if isinstance(
+                asked, dict) else {}))
         if len(parts) >= 2 and parts[0] == "mappings":
             return self._mapping(method, parts, start_response)
         return respond(start_response, "404 Not Found", {"message": f"no such endpoint: {method} {'/'.join(parts)}"})

@@ -35,6 +35,8 @@ class DeployNeeds:
     unbounded_mappings: int = 0  # event source mappings without a maximum
     functions_without_mapping: int = 0  # e.g. the producer behind the API
     alarm_emails: tuple[str, ...] = ()
+    public_methods: int = 0  # API methods anyone may call (AuthorizationType NONE)
+    signed_methods: int = 0  # API methods callers sign for (AWS_IAM)
 
 
 def _rule_minimum(template: dict[str, Any]) -> int:
@@ -67,6 +69,7 @@ def read_needs(cdk_out: Path, stack_name: str | None = None,
     for resource in resources.values():
         by_type.setdefault(resource["Type"], []).append(resource.get("Properties", {}))
     mappings = by_type.get("AWS::Lambda::EventSourceMapping", [])
+    methods = [m for m in by_type.get("AWS::ApiGateway::Method", []) if m.get("HttpMethod") != "OPTIONS"]
     maxima = [m.get("ScalingConfig", {}).get("MaximumConcurrency") for m in mappings]
     mapped = [json.dumps(m.get("FunctionName")) for m in mappings]
     unmapped = [k for k, r in resources.items()
@@ -84,4 +87,6 @@ def read_needs(cdk_out: Path, stack_name: str | None = None,
         functions_without_mapping=len(unmapped),
         alarm_emails=tuple(str(s.get("Endpoint")) for s in by_type.get("AWS::SNS::Subscription", [])
                            if s.get("Protocol") == "email"),
+        public_methods=sum(1 for m in methods if m.get("AuthorizationType", "NONE") == "NONE"),
+        signed_methods=sum(1 for m in methods if m.get("AuthorizationType") == "AWS_IAM"),
     )

@@ -10,14 +10,11 @@
 
 from __future__ import annotations
 
-import json
-import ssl
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
+from aws_clients.control import ControlClient, ControlError
 from ops.errors import OpsError
 from ops.target import Target
 
@@ -45,13 +42,10 @@ def permissions(target: Target) -> Permissions:
 
 
 def _local(target: Target) -> Permissions:
-    url = f"{target.endpoint_url}/_localcloud/permissions"
-    context = ssl.create_default_context(cafile=target.ca_bundle) if target.ca_bundle else None
     try:
-        with urllib.request.urlopen(url, timeout=30, context=context) as response:
-            record = json.loads(response.read())
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        raise OpsError(f"the local cloud did not give its decision record ({url}): {error}") from error
+        record = ControlClient(target.endpoint_url or "", target.ca_bundle, timeout=30).call("GET", "permissions")
+    except ControlError as error:
+        raise OpsError(f"the local cloud did not give its decision record: {error}") from error
     return Permissions(enforced=bool(record.get("enforced")), denied=list(record.get("denied", [])),
                        used=list(record.get("used", [])), unused=list(record.get("unused", [])),
                        note="" if record.get("enforced") else

@@ -274,6 +274,17 @@ def check_alarm_email(needs: DeployNeeds) -> Check:
                  "set alarmEmail in cdk.json (or make deploy ALARM_EMAIL=you@example.com)")
 
 
+def check_api_authorization(needs: DeployNeeds) -> Check:
+    name = "API authorization"
+    if needs.public_methods:
+        return Check(name, Status.WARN, f"{needs.public_methods} API method(s) are PUBLIC (apiAuthorization: "
+                     "none): anyone with the URL may write rides", 'set apiAuthorization to "iam" in cdk.json')
+    if needs.signed_methods:
+        return Check(name, Status.PASS, "IAM: callers sign (SigV4) and need the RideSubmitter policy "
+                     "(output RideSubmitterPolicyArn)")
+    return Check(name, Status.PASS, "the stack has no API")
+
+
 def run_preflight(needs: DeployNeeds, session: Any = None, *, bootstrap_follows: bool = False) -> list[Check]:
     """Every check, in the order a deploy meets them; without credentials the account checks are skipped."""
     try:  # the region as the CDK CLI resolves it: AWS_REGION first, then what boto3 finds
@@ -298,7 +309,7 @@ def run_preflight(needs: DeployNeeds, session: Any = None, *, bootstrap_follows:
         for run in account_checks:
             found = run()
             checks += found if isinstance(found, list) else [found]
-    return [*checks, check_alarm_email(needs)]
+    return [*checks, check_api_authorization(needs), check_alarm_email(needs)]
 
 
 def failed(checks: list[Check]) -> bool:

@@ -49,6 +49,7 @@ class SendOptions:
     seed: int = 7
     retries: int = 5
     timeout: float = 30.0
+    sign: bool = True  # SigV4 with the target's credentials (the POST is IAM-authorized by default)
 
     def check(self) -> None:
         problems = []
@@ -145,11 +146,12 @@ class ApiSender:
     """POSTs items to the API; thread-safe (one httpx client, one connection pool)."""
 
     def __init__(self, url: str, *, concurrency: int, retries: int, timeout: float, run_id: str | None = None,
-                 client: httpx.Client | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+                 client: httpx.Client | None = None, sleep: Callable[[float], None] = time.sleep,
+                 auth: httpx.Auth | None = None) -> None:
         self.url, self.retries, self.sleep = url, retries, sleep
         self.run_id = run_id or uuid.uuid4().hex[:12]
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        self.client = client or httpx.Client(limits=limits, timeout=timeout)
+        self.client = client or httpx.Client(limits=limits, timeout=timeout, auth=auth)
 
     def close(self) -> None:
         self.client.close()
@@ -312,7 +314,7 @@ def send(target: Any, options: SendOptions, *, on_outcome: Callable[[Outcome], N
         batch = TOPIC_BATCH
     else:
         handler = ApiSender(target.api_url, concurrency=options.concurrency, retries=options.retries,
-                            timeout=options.timeout)
+                            timeout=options.timeout, auth=target.api_auth() if options.sign else None)
         batch = 1
     try:
         report = drive(items, handler, concurrency=options.concurrency, rate=options.rate,

@@ -110,7 +110,7 @@ def run_smoke(target: Any, *, cases: tuple[SmokeCase, ...] = CASES, timeout: flo
     tables = {s.name: s.table_name for s in target.services if s.table_name}
     dynamodb = target.client("dynamodb")
     placements: list[Placement] = []
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(timeout=30, auth=target.api_auth()) as client:
         for case in cases:
             try:
                 status, answer = post(client, target.api_url, case)

@@ -88,6 +88,16 @@ class Target:
         except KeyError as error:
             raise OpsError(f"the outputs of {self.stack_name} have no {key}") from error
 
+    def api_auth(self) -> Any:
+        """An httpx auth signing API requests (SigV4, execute-api) with this target's credentials: the ride
+        API is IAM-authorized by default (apiAuthorization "iam"), and a signature does no harm when it is not."""
+        from aws_clients.signing import ExecuteApiAuth
+
+        try:
+            return ExecuteApiAuth(self.session, self.region)
+        except ValueError as error:
+            raise OpsError(str(error)) from error
+
     def describe(self) -> str:
         where = f"local cloud at {self.endpoint_url}" if self.kind == "local" else f"AWS {self.region}"
         return f"{self.stack_name} ({where})"

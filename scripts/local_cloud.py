@@ -118,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
             for key, value in cloud.outputs.items():
                 print(f"  {key:40} {value}")
             print(f"Endpoints written to {args.endpoints_file}. Try:")
-            print(f"  curl -s -XPOST {cloud.outputs.get('ApiUrl', cloud.api_url)} -d '{json.dumps(SAMPLE_RIDE)}'")
+            print(f"  curl -s -XPOST {cloud.outputs.get('ApiUrl', cloud.api_url)} -d '{json.dumps(SAMPLE_RIDE)}'"
+                  + (f" --aws-sigv4 aws:amz:{cloud.options.region}:execute-api --user local:local"
+                     if cloud.signed_api else ""))
             print("Ctrl-C stops.", flush=True)
         stop.wait()
     finally:

@@ -54,6 +54,10 @@ MAX_API_LATENCY_MS = 29_000  # API Gateway's integration timeout
 # "existing" leaves an already-set role (e.g. managed by the organisation) alone.
 ApiGatewayRoleMode = Literal["create", "existing"]
 API_GATEWAY_ROLE_MODES = get_args(ApiGatewayRoleMode)
+# apiAuthorization: "iam" (callers sign with SigV4 and need execute-api:Invoke, e.g. the RideSubmitter
+# policy); "none" is the workshop's open POST, anyone with the URL may write rides.
+ApiAuthorization = Literal["iam", "none"]
+API_AUTHORIZATIONS = get_args(ApiAuthorization)
 # Settings a deploy may also take as top-level CDK context (`cdk deploy -c stackName=...`): per-deploy
 # values such as an ephemeral stack per pull request, without editing cdk.json.
 CLI_SETTINGS = ("stackName", "alarmEmail", "apiGatewayCloudWatchRole")
@@ -192,6 +196,8 @@ class AppSettings(_Settings):
     producer_memory_mb: int = Field(256, ge=128, le=10_240)
     # p99 latency of the API over 5 minutes, 3 periods in a row
     api_latency_alarm_ms: int = Field(3000, ge=1, le=MAX_API_LATENCY_MS)
+    api_authorization: Annotated[ApiAuthorization, Says(
+        f"must be one of {', '.join(API_AUTHORIZATIONS)}, got {{value!r}}")] = "iam"
     api_gateway_cloud_watch_role: Annotated[ApiGatewayRoleMode, Says(
         f"must be one of {', '.join(API_GATEWAY_ROLE_MODES)}, got {{value!r}}")] = "create"
     stack_name: Annotated[str, Says("not a valid CloudFormation stack name: {value!r}")] = Field(

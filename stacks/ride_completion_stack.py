@@ -74,6 +74,9 @@ class RideCompletionStack(Stack):
         outputs = {
             "ApiUrl": (self.unicorn_management.url, "POST rides here"),
             "RideCompletionTopicArn": (self.topic.topic_arn, "the ride topic"),
+            **({"RideSubmitterPolicyArn": (self.unicorn_management.ride_submitter.managed_policy_arn,
+                                           "attach to a caller's role to let it POST rides (SigV4-signed)")}
+               if self.unicorn_management.ride_submitter else {}),
             "RidesTableName": (self.unicorn_management.table.table_name, "rides as submitted"),
             "AlarmTopicArn": (self.monitoring.alarm_topic.topic_arn, "ops alarms"),
             "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),

@@ -27,7 +27,8 @@ RIDES_LEFT_PENDING_METRIC = "RidesLeftPending"
 class UnicornManagement(Construct):
     """Rides table, producer function and REST API, with their alarms.
 
-    Public: `table`, `function`, `api`, `url`, `alarms`, `rides_left_pending` (the metric).
+    Public: `table`, `function`, `api`, `url`, `method`, `ride_submitter` (the managed policy callers
+    attach when the method is IAM-authorized, else None), `alarms`, `rides_left_pending` (the metric).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: AppSettings, topic: sns.ITopic,
@@ -70,14 +71,13 @@ class UnicornManagement(Construct):
                 access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
                     caller=False, http_method=True, ip=True, protocol=True, request_time=True,
                     resource_path=True, response_length=True, status=True, user=False)))
-        self.api.root.add_resource(RESOURCE_PATH).add_method(
-            "POST", apigw.LambdaIntegration(self.function), authorization_type=apigw.AuthorizationType.NONE)
+        signed = settings.api_authorization == "iam"
+        self.method = self.api.root.add_resource(RESOURCE_PATH).add_method(
+            "POST", apigw.LambdaIntegration(self.function),
+            authorization_type=apigw.AuthorizationType.IAM if signed else apigw.AuthorizationType.NONE)
         self.url = self.api.url_for_path(f"/{RESOURCE_PATH}")
-
-        reason_open = ("The workshop's contract is an open POST from unicorns; abuse is bounded by stage "
-                       "throttling. Put an authorizer in front before real customer data flows.")
-        acknowledge(self.api, "APIG4", reason_open)
-        acknowledge(self.api, "COG4", reason_open)
+        self.ride_submitter = self._ride_submitter() if signed else None
+        self._acknowledge_authorization(signed)
         acknowledge(self.api, "APIG2", "The handler validates the body against the ride model so that a 400 names "
                     "the field and the reason, and the same rule runs in the local cloud; a second schema in "
                     "API Gateway would drift from it.")
@@ -97,6 +97,22 @@ class UnicornManagement(Construct):
             namespace=metrics_namespace, metric_name=RIDES_LEFT_PENDING_METRIC,
             dimensions_map={"service": SERVICE_NAME}, statistic="Sum", period=Duration.minutes(1))
         self.alarms = self._alarms(settings)
+
+    def _ride_submitter(self) -> iam.ManagedPolicy:
+        """What a caller's role needs to submit rides: execute-api:Invoke on this one method of this stage."""
+        return iam.ManagedPolicy(
+            self, "RideSubmitter", description="Submit completed rides: POST /submit-ride-completion (SigV4-signed)",
+            statements=[iam.PolicyStatement(actions=["execute-api:Invoke"], resources=[self.method.method_arn])])
+
+    def _acknowledge_authorization(self, signed: bool) -> None:
+        if signed:  # APIG4 is met by AWS_IAM; COG4 asks for Cognito specifically
+            acknowledge(self.api, "COG4", "The callers are AWS workloads, not end users: they sign with SigV4 and "
+                        "need execute-api:Invoke (the RideSubmitter policy); a Cognito user pool has no one to hold.")
+            return
+        reason_open = ("apiAuthorization is \"none\": the workshop's open POST, chosen in cdk.json; anyone with the "
+                       "URL may write rides, bounded only by the stage throttle. The default is \"iam\".")
+        acknowledge(self.api, "APIG4", reason_open)
+        acknowledge(self.api, "COG4", reason_open)
 
     def _alarms(self, settings: AppSettings) -> list[cw.Alarm]:
         one_minute, stage = Duration.minutes(1), self.api.deployment_stage

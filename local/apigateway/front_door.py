@@ -8,6 +8,7 @@ answers itself is answered here the same way:
 
 | when                                                  | status | body                                        |
 | method or path the API does not define                | 403    | {"message": "Missing Authentication Token"} |
+| an AWS_IAM method: unsigned, badly signed, not allowed | 403    | API Gateway's (local/iam/execute_api.py)    |
 | over the stage's throttle (local/apigateway/throttling)| 429    | {"message": "Too Many Requests"}            |
 | body over 10 MB                                       | 413    | {"message": "Request Too Long"}             |
 | the function is throttled (at its concurrency limit)  | 500    | {"message": "Internal server error"}        |
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import logging
 import socket
@@ -82,12 +84,14 @@ class _Disconnected(Exception):
 class LocalApi:
     def __init__(self, routes: list[Route], pools: dict[str, FunctionPool], *, stage: str, host: str, port: int,
                  log_path: Path, concurrency_limit: int, on_throttle: Any = None, on_error: Any = None,
-                 invoke_policy: Any = None, throttle: StageThrottle | None = None) -> None:
+                 invoke_policy: Any = None, throttle: StageThrottle | None = None, judge_caller: Any = None) -> None:
         self.routes = {(r.method, f"/{stage}{r.path}"): r for r in routes}
         self.pools = pools
         self.concurrency_limit, self.on_throttle, self.on_error = concurrency_limit, on_throttle, on_error
         # (the function's Lambda permission for API Gateway allows, its reserved concurrency or None)
         self.invoke_policy = invoke_policy or (lambda route: (True, None))
+        # (route, what the request says) -> local/iam/execute_api.judge's answer, for AWS_IAM methods
+        self.judge_caller = judge_caller
         self.throttle = throttle or StageThrottle([])
         self.admissions: dict[str, Admission] = {}  # made in the event loop, on first use
         self.stage = stage
@@ -162,8 +166,33 @@ class LocalApi:
             return MISSING_TOKEN
         if not self.throttle.admit(route.method, route.path):
             return TOO_MANY_REQUESTS
-        event = self._event(route, scope, headers, multi, body)
+        identity: dict[str, Any] = {}
+        if route.authorization == "AWS_IAM":
+            judged = await self._judged(route, scope, headers, body)
+            if not judged.get("allowed"):
+                return int(judged.get("status", 403)), {"Content-Type": JSON, "x-amzn-ErrorType": str(
+                    judged.get("error_type", "AccessDeniedException"))}, json.dumps(judged.get("body", {})).encode()
+            identity = dict(judged.get("identity") or {})
+        event = self._event(route, scope, headers, multi, body, identity)
         return await self._invoke(route, event)
+
+    async def _judged(self, route: Route, scope: dict[str, Any], headers: dict[str, str],
+                      body: bytes) -> dict[str, Any]:
+        """The caller of an AWS_IAM method, judged by the AWS process's evaluator; refused if it cannot answer."""
+        if self.judge_caller is None:
+            return {"allowed": False, "status": 403, "body": {"message": "Missing Authentication Token"}}
+        asked = {"method": scope["method"], "raw_path": (scope.get("raw_path") or scope["path"].encode()).decode(
+                     "latin-1"), "query": scope["query_string"].decode("latin-1"), "headers": headers,
+                 "payload_hash": hashlib.sha256(body).hexdigest(),
+                 "source_ip": (scope.get("client") or ["127.0.0.1"])[0]}
+        try:
+            return dict(await asyncio.get_running_loop().run_in_executor(self.executor, self.judge_caller, route,
+                                                                         asked))
+        except Exception as error:  # the evaluator unreachable: refuse, as a failed authorization would
+            if self.on_error:
+                self.on_error(f"judging a caller of {route.method} {route.path} failed: {error!r}")
+            return {"allowed": False, "status": 500, "error_type": "InternalServerErrorException",
+                    "body": {"message": "Internal server error"}}
 
     async def _invoke(self, route: Route, event: dict[str, Any]) -> Answer:
         name = route.function.logical_id
@@ -217,7 +246,7 @@ class LocalApi:
                 return b"".join(chunks)
 
     def _event(self, route: Route, scope: dict[str, Any], headers: dict[str, str], multi: dict[str, list[str]],
-               body: bytes) -> dict[str, Any]:
+               body: bytes, identity: dict[str, Any]) -> dict[str, Any]:
         try:
             text, encoded = body.decode("utf-8"), False
         except UnicodeDecodeError:  # binary: API Gateway passes it base64-encoded
@@ -234,7 +263,7 @@ class LocalApi:
             "requestContext": {"requestId": str(uuid.uuid4()), "stage": self.stage, "httpMethod": route.method,
                                "resourcePath": route.path, "path": scope["path"],
                                "requestTimeEpoch": int(time.time() * 1000),
-                               "identity": {"sourceIp": (scope.get("client") or ["127.0.0.1"])[0]}},
+                               "identity": {**identity, "sourceIp": (scope.get("client") or ["127.0.0.1"])[0]}},
         }
 
     @staticmethod

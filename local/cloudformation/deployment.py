@@ -1,4 +1,4 @@
-"""Deploy a synthesized stack into moto (local/provision.py creates its resources), then read back
+"""Deploy a synthesized stack into moto (local/cloudformation/resources.py creates its resources), then read back
 what the local cloud runs: functions, event source mappings, API routes and outputs. Nothing about
 the topology is written in this file: every queue, subscription, filter, mapping and setting comes
 from the template in cdk.out."""
@@ -58,6 +58,7 @@ class Route:
     method: str
     path: str  # e.g. /submit-ride-completion
     function: FunctionSpec
+    authorization: str = "NONE"  # the method's AuthorizationType: NONE or AWS_IAM (callers sign)
 
 
 @dataclass
@@ -83,7 +84,8 @@ class Deployment:
     def from_json(cls, data: dict[str, Any]) -> Deployment:
         functions = {k: _function(v) for k, v in data["functions"].items()}
         mappings = [MappingSpec(**{**m, "function": functions[m["function"]["logical_id"]]}) for m in data["mappings"]]
-        routes = [Route(r["method"], r["path"], functions[r["function"]["logical_id"]]) for r in data["routes"]]
+        routes = [Route(r["method"], r["path"], functions[r["function"]["logical_id"]], r.get("authorization", "NONE"))
+                  for r in data["routes"]]
         return cls(**{**data, "functions": functions, "mappings": mappings, "routes": routes})
 
 
@@ -249,8 +251,12 @@ class Deployer:
             targets = sorted(set(references(integration.get("Uri"))) & set(deployment.functions))
             if integration.get("Type") != "AWS_PROXY" or len(targets) != 1:
                 raise DeployError(f"{logical_id}: only Lambda proxy integrations are served locally")
+            authorization = str(properties.get("AuthorizationType", "NONE"))
+            if authorization not in ("NONE", "AWS_IAM"):
+                raise DeployError(f"{logical_id}: AuthorizationType {authorization} is not served locally "
+                                  "(NONE and AWS_IAM are)")
             deployment.routes.append(Route(method=properties["HttpMethod"], path=path_of(properties["ResourceId"]),
-                                           function=deployment.functions[targets[0]]))
+                                           function=deployment.functions[targets[0]], authorization=authorization))
 
 
 def _zip_bytes(name: str, content: bytes) -> bytes:

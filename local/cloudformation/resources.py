@@ -24,7 +24,7 @@ from cloud_assembly import Resolver, as_json_string, references
 
 # CloudFormation's limit on a generated name, per type (longer stack-logical-id prefixes are cut).
 NAME_LIMITS = {"AWS::SQS::Queue": 80, "AWS::Lambda::Function": 64, "AWS::IAM::Role": 64, "AWS::SNS::Topic": 256,
-               "AWS::DynamoDB::Table": 255, "AWS::Logs::LogGroup": 512}
+               "AWS::IAM::ManagedPolicy": 128, "AWS::DynamoDB::Table": 255, "AWS::Logs::LogGroup": 512}
 Created = tuple[str, dict[str, str]]  # physical id, Fn::GetAtt attributes
 
 
@@ -89,7 +89,8 @@ class Provisioner:
         self.creators: dict[str, Callable[[str, dict[str, Any]], Created]] = {
             "AWS::KMS::Key": self._key, "AWS::SNS::Topic": self._topic, "AWS::SQS::Queue": self._queue,
             "AWS::DynamoDB::Table": self._table, "AWS::Logs::LogGroup": self._log_group, "AWS::IAM::Role": self._role,
-            "AWS::IAM::Policy": self._policy, "AWS::Lambda::Function": self._function,
+            "AWS::IAM::Policy": self._policy, "AWS::IAM::ManagedPolicy": self._managed_policy,
+            "AWS::Lambda::Function": self._function,
             "AWS::Lambda::Permission": self._permission, "AWS::Lambda::EventSourceMapping": self._event_source,
             "AWS::SNS::TopicPolicy": self._topic_policy, "AWS::SQS::QueuePolicy": self._queue_policy,
             "AWS::SNS::Subscription": self._subscription, "AWS::CloudWatch::Alarm": self._alarm,
@@ -103,7 +104,8 @@ class Provisioner:
         resources = template["Resources"]
         unknown = sorted({r["Type"] for r in resources.values()} - set(self.creators))
         if unknown:
-            raise ProvisionError(f"the local cloud cannot create {', '.join(unknown)}: add it to local/provision.py")
+            raise ProvisionError(f"the local cloud cannot create {', '.join(unknown)}: add a creator for it to "
+                                 "local/cloudformation/resources.py")
         for logical_id in creation_order(resources):
             resource = resources[logical_id]
             properties = resolver.resolve(resource.get("Properties", {}))
@@ -188,6 +190,20 @@ class Provisioner:
             self.client("iam").put_role_policy(RoleName=role, PolicyName=p["PolicyName"],
                                                PolicyDocument=as_json_string(p["PolicyDocument"]))
         return f"{self.stack}-{logical_id}", {}
+
+    def _managed_policy(self, logical_id: str, p: dict[str, Any]) -> Created:
+        """Ref is the policy's ARN, as CloudFormation gives it; attached to the roles, users and groups listed."""
+        iam = self.client("iam")
+        name = p.get("ManagedPolicyName") or self._name(logical_id, "AWS::IAM::ManagedPolicy")
+        arn = iam.create_policy(PolicyName=name, Path=p.get("Path", "/"), Description=p.get("Description", ""),
+                                PolicyDocument=as_json_string(p["PolicyDocument"]))["Policy"]["Arn"]
+        for role in p.get("Roles", []):
+            iam.attach_role_policy(RoleName=role, PolicyArn=arn)
+        for user in p.get("Users", []):
+            iam.attach_user_policy(UserName=user, PolicyArn=arn)
+        for group in p.get("Groups", []):
+            iam.attach_group_policy(GroupName=group, PolicyArn=arn)
+        return arn, {"PolicyArn": arn}
 
     def _function(self, logical_id: str, p: dict[str, Any]) -> Created:
         name = p.get("FunctionName") or self._name(logical_id, "AWS::Lambda::Function")

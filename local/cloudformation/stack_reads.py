@@ -1,7 +1,7 @@
 """CloudFormation's reads of the stack the local cloud deployed: DescribeStacks, ListStackResources,
 DescribeStackResource(s), DescribeStackEvents and GetTemplate.
 
-The local cloud creates the stack's resources itself (local/provision.py), not through moto's
+The local cloud creates the stack's resources itself (local/cloudformation/resources.py), not through moto's
 CloudFormation, so moto knows no stack. The reads a user makes of a deployed stack
 (`aws cloudformation describe-stacks`, `describe-stack-events`, `get-template`, `wildrydes --target aws`
 with AWS_ENDPOINT_URL, preflight) are answered here, in CloudFormation's own XML: the outputs as the local

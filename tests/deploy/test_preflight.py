@@ -19,6 +19,7 @@ from ops.deploy_needs import AssemblyError, DeployNeeds, read_needs
 from ops.preflight import (
     Status,
     check_alarm_email,
+    check_api_authorization,
     check_api_gateway_role,
     check_bootstrap,
     concurrency_check,
@@ -101,6 +102,14 @@ def test_an_empty_alarm_email_is_a_loud_warning():
     check = check_alarm_email(needs_with())
     assert check.status is Status.WARN and "NOBODY" in check.detail and "alarmEmail" in check.fix
     assert check_alarm_email(needs_with(alarm_emails=("ops@example.com",))).status is Status.PASS
+
+
+def test_a_public_api_is_said_in_one_line_and_the_default_is_signed(cloud_assembly: Path):
+    needs = read_needs(cloud_assembly)
+    assert (needs.public_methods, needs.signed_methods) == (0, 1)
+    assert check_api_authorization(needs).status is Status.PASS
+    check = check_api_authorization(needs_with(public_methods=1))
+    assert check.status is Status.WARN and "PUBLIC" in check.detail and '"iam"' in check.fix
 
 
 class FakeSsm:
@@ -242,6 +251,6 @@ def test_the_checks_run_in_the_order_a_deploy_meets_them(cloud, cloud_assembly, 
     checks = run_preflight(read_needs(cloud_assembly), session_for(cloud, monkeypatch))
     assert [c.name for c in checks] == [
         "credentials", f"stack {STACK}", "CDK bootstrap", "parameter PowertoolsLayerParameter",
-        "API Gateway logging role", "Lambda concurrency", "alarm email"]
+        "API Gateway logging role", "Lambda concurrency", "API authorization", "alarm email"]
     # moto has no Lambda account settings: an honest warning, not a pass
     assert checks[5].status is Status.WARN and "could not read" in checks[5].detail

@@ -289,7 +289,8 @@ def test_no_email_subscription_unless_configured(template):
 
 
 def test_outputs_name_every_endpoint(template_json):
-    expected = {"ApiUrl", "RideCompletionTopicArn", "RidesTableName", "AlarmTopicArn", "DashboardName"}
+    expected = {"ApiUrl", "RideSubmitterPolicyArn", "RideCompletionTopicArn", "RidesTableName", "AlarmTopicArn",
+                "DashboardName"}
     for name in SERVICES:
         expected |= {f"{name}QueueUrl", f"{name}DlqUrl", f"{name}SubscriptionDlqUrl", f"{name}TableName",
                      f"{name}FunctionName"}

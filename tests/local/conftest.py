@@ -7,14 +7,15 @@ import os
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from aws_clients import local_session
+from aws_clients.signing import SIGNED, ExecuteApiAuth
 from local.cloud import LocalCloud, LocalCloudOptions
 
 WAIT_SECONDS = 30.0
@@ -30,14 +31,25 @@ def wait_for(predicate: Callable[[], Any], timeout: float = WAIT_SECONDS, what: 
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def post_ride(url: str, body: Any) -> tuple[int, dict[str, Any]]:
+REGION = "us-east-1"  # the local cloud's default
+# The ride API is IAM-authorized: clients sign. Keys the local cloud did not issue act as the account's root.
+ROOT_SIGNER = ExecuteApiAuth(local_session(REGION), REGION)
+
+
+def signature(url: str, body: bytes = b"", method: str = "POST", auth: httpx.Auth = ROOT_SIGNER) -> dict[str, str]:
+    """The SigV4 headers of a request, for tests that write their requests byte by byte."""
+    request = httpx.Request(method, url, content=body)
+    next(auth.sync_auth_flow(request))
+    return {name: request.headers[name] for name in SIGNED if name in request.headers}
+
+
+def post_ride(url: str, body: Any, headers: dict[str, str] | None = None,
+              auth: httpx.Auth | None = ROOT_SIGNER) -> tuple[int, dict[str, Any]]:
+    """POST a ride (signed as the account's root unless told otherwise; `auth` None: unsigned)."""
     data = (body if isinstance(body, str) else json.dumps(body)).encode()
-    request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    response = httpx.post(url, content=data, headers={"Content-Type": "application/json", **(headers or {})},
+                          auth=auth, timeout=30)
+    return response.status_code, response.json()
 
 
 AWS_CLI = Path(sys.executable).with_name("aws")  # awscli, pinned in requirements-dev.txt

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.factories import SAMPLE_RIDE
-from tests.local.conftest import start_cloud
+from tests.local.conftest import ROOT_SIGNER, signature, start_cloud
 
 BODY = json.dumps(SAMPLE_RIDE).encode()
 
@@ -50,8 +50,8 @@ def rides_stored(cloud) -> int:
 def test_a_chunked_body_is_read_whole(local_cloud):
     chunked = b"".join(f"{len(part):x}\r\n".encode() + part + b"\r\n" for part in (BODY[:20], BODY[20:])) + b"0\r\n\r\n"
     answer = raw_request(local_cloud.outputs["ApiUrl"], request_bytes(
-        local_cloud.outputs["ApiUrl"], "POST", {"Transfer-Encoding": "chunked", "Content-Type": "application/json"},
-        chunked))
+        local_cloud.outputs["ApiUrl"], "POST", {"Transfer-Encoding": "chunked", "Content-Type": "application/json",
+                                                **signature(local_cloud.outputs["ApiUrl"], BODY)}, chunked))
     assert status_of(answer) == 201, answer
     assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["id"]
 
@@ -81,7 +81,7 @@ def test_a_body_that_never_fully_arrives_is_never_invoked(local_cloud):
     raw_request(url, request_bytes(url, "POST", {"Content-Length": str(len(BODY))}, BODY[: len(BODY) // 2]),
                 close_after_send=True)
     # When it sends the same ride again, properly
-    assert httpx.post(url, content=BODY).status_code == 201
+    assert httpx.post(url, content=BODY, auth=ROOT_SIGNER).status_code == 201
     # Then exactly one ride was stored: the half request created none
     assert rides_stored(local_cloud) == before + 1
 
@@ -119,7 +119,7 @@ def narrow_cloud(cloud_assembly: Path, tmp_path_factory: pytest.TempPathFactory)
 def burst(url: str, prefix: str) -> list[httpx.Response]:
     """100 clients that each open a connection and post a ride at the same moment (the stage's burst limit)."""
     def post(index: int) -> httpx.Response:
-        with httpx.Client(timeout=60) as client:
+        with httpx.Client(timeout=60, auth=ROOT_SIGNER) as client:
             return client.post(url, content=BODY, headers={"Idempotency-Key": f"{prefix}-{index}"})
 
     with ThreadPoolExecutor(max_workers=100) as pool:
@@ -150,7 +150,7 @@ def test_a_burst_beyond_the_concurrency_limit_is_throttled_as_on_aws(narrow_clou
 
 def test_throttled_requests_succeed_when_retried(narrow_cloud):
     url = narrow_cloud.outputs["ApiUrl"]
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(timeout=30, auth=ROOT_SIGNER) as client:
         for index in range(5):
             for _ in range(50):
                 response = client.post(url, content=BODY, headers={"Idempotency-Key": f"retry-{index}"})

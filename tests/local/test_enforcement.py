@@ -69,55 +69,43 @@ def actions(statement: dict[str, Any]) -> list[str]:
 
 
 @contextmanager
-def role_statement_removed(cloud: LocalCloud, function_name: str, wanted: Picker) -> Iterator[None]:
-    """The function's role's default policy without the statement `wanted` picks, for the duration."""
+def statement_removed(document: dict[str, Any], write: Callable[[dict[str, Any]], None], wanted: Picker,
+                      instead: dict[str, Any] | None = None) -> Iterator[None]:
+    """A policy without the statement `wanted` picks (or with `instead` in its place), for the duration."""
+    write({**document, "Statement": without(document["Statement"], wanted) + ([instead] if instead else [])})
+    try:
+        yield
+    finally:
+        write(document)
+
+
+def role_statement_removed(cloud: LocalCloud, function_name: str, wanted: Picker) -> Any:
+    """The function's role's default policy without the statement `wanted` picks."""
     iam, role = cloud.clients.client("iam"), role_of(cloud, function_name)
     [name] = iam.list_role_policies(RoleName=role)["PolicyNames"]
-    document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
-    changed = {**document, "Statement": without(document["Statement"], wanted)}
-    iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(changed))
-    try:
-        yield
-    finally:
-        iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
+    return statement_removed(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"], lambda d: (
+        iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(d))), wanted)
 
 
-@contextmanager
-def queue_statement_removed(cloud: LocalCloud, url: str, wanted: Picker) -> Iterator[None]:
+def queue_statement_removed(cloud: LocalCloud, url: str, wanted: Picker) -> Any:
     sqs = cloud.clients.client("sqs")
     document = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
-    changed = {**document, "Statement": without(document["Statement"], wanted)}
-    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(changed)})
-    try:
-        yield
-    finally:
-        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(document)})
+    return statement_removed(document, lambda d: sqs.set_queue_attributes(
+        QueueUrl=url, Attributes={"Policy": json.dumps(d)}), wanted)
 
 
-@contextmanager
-def key_statement_removed(cloud: LocalCloud, key_id: str, wanted: Picker,
-                          instead: dict[str, Any] | None = None) -> Iterator[None]:
-    """The key's policy without the statement `wanted` picks (or with `instead` in its place)."""
+def key_statement_removed(cloud: LocalCloud, key_id: str, wanted: Picker, instead: dict[str, Any] | None = None) -> Any:
     kms = cloud.clients.client("kms")
     document = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
-    changed = {**document, "Statement": without(document["Statement"], wanted) + ([instead] if instead else [])}
-    kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(changed))
-    try:
-        yield
-    finally:
-        kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(document))
+    return statement_removed(document, lambda d: kms.put_key_policy(
+        KeyId=key_id, PolicyName="default", Policy=json.dumps(d)), wanted, instead)
 
 
-@contextmanager
-def topic_statement_removed(cloud: LocalCloud, topic_arn: str, wanted: Picker) -> Iterator[None]:
+def topic_statement_removed(cloud: LocalCloud, topic_arn: str, wanted: Picker) -> Any:
     sns = cloud.clients.client("sns")
     document = json.loads(sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"]["Policy"])
-    changed = {**document, "Statement": without(document["Statement"], wanted)}
-    sns.set_topic_attributes(TopicArn=topic_arn, AttributeName="Policy", AttributeValue=json.dumps(changed))
-    try:
-        yield
-    finally:
-        sns.set_topic_attributes(TopicArn=topic_arn, AttributeName="Policy", AttributeValue=json.dumps(document))
+    return statement_removed(document, lambda d: sns.set_topic_attributes(
+        TopicArn=topic_arn, AttributeName="Policy", AttributeValue=json.dumps(d)), wanted)
 
 
 def topic_key(cloud: LocalCloud, topic_arn: str) -> str:
@@ -127,16 +115,7 @@ def topic_key(cloud: LocalCloud, topic_arn: str) -> str:
 
 def submit(cloud: LocalCloud, key: str) -> tuple[int, dict[str, Any]]:
     """POST the sample ride with an Idempotency-Key, as a client that retries would."""
-    import urllib.error
-    import urllib.request
-
-    request = urllib.request.Request(cloud.outputs["ApiUrl"], data=json.dumps(SAMPLE_RIDE).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", "Idempotency-Key": key})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    return post_ride(cloud.outputs["ApiUrl"], SAMPLE_RIDE, {"Idempotency-Key": key})
 
 
 def everywhere(cloud: LocalCloud, ride_id: str) -> None:

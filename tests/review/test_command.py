@@ -47,7 +47,10 @@ def test_an_unacknowledged_finding_fails_and_the_report_is_still_written(cloud_a
     result = CliRunner().invoke(app, ["--project", str(project), "--cdk-out", str(cloud_assembly),
                                       "--output", str(tmp_path / "out")])
     assert result.exit_code == 1
-    assert "FAIL checkov: 36 unacknowledged findings" in result.output
+    review = json.loads((tmp_path / "out" / "review.json").read_text())
+    checkov = next(t for t in review["findings"] if t["tool"] == "checkov")
+    assert checkov["unacknowledged"] > 20 and checkov["acknowledged"] == 0
+    assert f"FAIL checkov: {checkov['unacknowledged']} unacknowledged findings" in result.output
     report = (tmp_path / "out" / "REVIEW.md").read_text()
     assert "**❌ Fails:**" in report and "### ❌ Unacknowledged findings" in report
 

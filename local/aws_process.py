@@ -33,7 +33,9 @@ from local.certificates import ensure_certificates
 from local.clients import local_clients
 from local.cloudformation.deployment import Deployer, Deployment
 from local.cloudformation.stack_reads import StackReads
-from local.cloudwatch.publisher import MetricsPublisher
+from local.cloudwatch import alarm_service
+from local.cloudwatch.alarm_service import AlarmService
+from local.cloudwatch.publisher import MetricsPublisher, publish_interval
 from local.control import PREFIX, Control
 from local.https_server import HttpsServer
 from local.iam.enforcer import Enforcer
@@ -64,6 +66,8 @@ class LocalAws:
         self.zygote = Zygote()
         self.init_slots = threading.BoundedSemaphore(os.cpu_count() or 2)
         self.stack_reads: StackReads | None = None
+        self.alarms = AlarmService(self.enforcer, ACCOUNT, options.region, time_scale=options.time_scale,
+                                   on_problem=self.report)
 
     # -- start ----------------------------------------------------------------------------------
     def start(self) -> dict[str, Any]:
@@ -71,6 +75,7 @@ class LocalAws:
         stack = load_assembly(Path(o.cdk_out)).find(o.stack_name)
         install(self.mappings)
         delivery.install(delivery.Delivery(self.enforcer, self.report))
+        alarm_service.install(self.alarms)
         self._start_server()
         clients = local_clients(self.endpoint_url, o.region, self.ca_bundle)
         overrides = {} if o.failure_rate is None else {"FAILURE_RATE": str(o.failure_rate)}
@@ -87,8 +92,10 @@ class LocalAws:
         queue_urls = [deployment.physical_ids[lid] for lid, r in resources.items() if r["Type"] == "AWS::SQS::Queue"]
         queues = QueueMetrics(queue_urls, o.region)
         self.publisher = MetricsPublisher({NAMESPACE: self.metrics.drain, QUEUE_NAMESPACE: queues.collect},
-                                          clients.client("cloudwatch").put_metric_data, on_error=self.report)
+                                          self.alarms.put_service_metrics, on_error=self.report,
+                                          interval=publish_interval(o.time_scale))
         self.publisher.start()
+        self.alarms.start()
         return {"ready": True, "aws_endpoint_url": self.endpoint_url, "ca_bundle": self.ca_bundle,
                 "deployment": deployment.to_json()}
 
@@ -185,6 +192,7 @@ class LocalAws:
 
     # -- stop -----------------------------------------------------------------------------------
     def stop(self) -> None:
+        self.alarms.stop()
         if self.publisher:
             self.publisher.stop()
         self.mappings.stop()

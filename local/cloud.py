@@ -27,7 +27,7 @@ from typing import Any
 from cloud_assembly import ROOT, AssemblyError, changed_since_synth, load_assembly
 from local.cloud_controls import CloudControls, LocalCloudError
 from local.cloudformation.deployment import Deployment
-from local.cloudwatch.publisher import MetricsPublisher
+from local.cloudwatch.publisher import MetricsPublisher, publish_interval
 from local.lambda_service.environments import ExecutionEnvironment, FunctionPool, Zygote
 from local.lambda_service.metrics import NAMESPACE, LambdaMetrics
 from local.options import ACCOUNT, INIT_LIMIT_SECONDS, AwsOptions, worker_environment
@@ -197,10 +197,13 @@ class LocalCloud(CloudControls):
                 raise LocalCloudError(f"the local API cannot listen on {HOST}:{o.api_port}: "
                                       f"{error.strerror}") from error
             self.api.start()
-        cloudwatch = self.clients.client("cloudwatch")
-        self.publisher = MetricsPublisher({NAMESPACE: self.metrics.drain}, cloudwatch.put_metric_data,
-                                          on_error=self._problem)
+        self.publisher = MetricsPublisher({NAMESPACE: self.metrics.drain}, self._put_service_metrics,
+                                          on_error=self._problem, interval=publish_interval(o.time_scale))
         self.publisher.start()
+
+    def _put_service_metrics(self, **call: Any) -> None:
+        """AWS services publish their metrics on their own, not through PutMetricData (which refuses AWS/)."""
+        self._control("POST", "service-metrics", json.loads(json.dumps(call, default=str)))
 
     def _prewarm(self) -> None:
         """One environment per API function, after ready: the first request finds it warm."""

@@ -8,6 +8,7 @@ cloud's other process, tests, the demo and `wildrydes`:
     POST function-credentials/<function name>     a new environment's credentials (Lambda assumes its role)
     POST authorize                                a decision for a service principal (API Gateway -> Lambda)
     POST execute-api                              an AWS_IAM method's caller judged (local/iam/execute_api.py)
+    POST service-metrics                          metrics AWS services publish on their own (AWS/Lambda, ...)
     GET  permissions                              every decision: denied, used, and the stack's unused grants
 """
 
@@ -61,6 +62,12 @@ class Control:
             asked = _body(environ)
             return respond(start_response, "200 OK", execute_api.judge(self.enforcer, asked if isinstance(
                 asked, dict) else {}))
+        if method == "POST" and parts == ["service-metrics"]:
+            asked = _body(environ)
+            if not isinstance(asked, dict) or not {"Namespace", "MetricData"} <= set(asked):
+                return respond(start_response, "400 Bad Request", {"message": "needs Namespace and MetricData"})
+            aws.alarms.put_service_metrics(asked["Namespace"], asked["MetricData"])
+            return respond(start_response, "200 OK", {"result": len(asked["MetricData"])})
         if len(parts) >= 2 and parts[0] == "mappings":
             return self._mapping(method, parts, start_response)
         return respond(start_response, "404 Not Found", {"message": f"no such endpoint: {method} {'/'.join(parts)}"})

@@ -7,7 +7,7 @@ import re
 import sys
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
@@ -79,6 +79,25 @@ def watch_table(snapshot: Snapshot) -> Table:
     if snapshot.other_alarms:
         table.add_row("(stack)", "", "", "", "", "", "", "", _alarm_cell(snapshot.other_alarms))
     return table
+
+
+def transitions_table(snapshot: Snapshot) -> Table:
+    table = Table(title="latest alarm state changes", caption=None if snapshot.transitions else "none yet")
+    for name in ("time", "alarm", "change", "reason"):
+        table.add_column(name, overflow="fold")
+    for t in snapshot.transitions:
+        style = "bold red" if t.new == "ALARM" else "green" if t.new == "OK" else ""
+        table.add_row(t.time, _short(t.alarm, snapshot.stack), Text(f"{t.old} -> {t.new}", style=style), t.reason)
+    return table
+
+
+def watch_view(snapshot: Snapshot) -> Group:
+    """What `wildrydes watch` shows: the services, then the latest alarm state changes."""
+    return Group(watch_table(snapshot), transitions_table(snapshot))
+
+
+def _short(alarm_name: str, stack_name: str) -> str:
+    return alarm_name.removeprefix(f"{stack_name}-")
 
 
 def dead_letter_table(letters: list[DeadLetter]) -> Table:

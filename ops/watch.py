@@ -9,12 +9,14 @@ message timestamps we could read without receiving the messages, which would cou
 attempt and could push a message to its DLQ, so the oldest age is not computed there.
 
 The stack's alarms are those named after the stack or notifying its alarm topic; each is
-attributed to the service whose queue, DLQ or function its metric watches.
+attributed to the service whose queue, DLQ or function its metric watches. Their latest state changes
+come from DescribeAlarmHistory (the local cloud evaluates alarms as CloudWatch does, so they move there too).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -46,6 +48,15 @@ class ServiceSnapshot:
 
 
 @dataclass
+class Transition:
+    time: str
+    alarm: str
+    old: str
+    new: str
+    reason: str
+
+
+@dataclass
 class Snapshot:
     stack: str
     target: str
@@ -53,6 +64,7 @@ class Snapshot:
     window_minutes: int
     services: list[ServiceSnapshot]
     other_alarms: dict[str, list[str]] = field(default_factory=dict)
+    transitions: list[Transition] = field(default_factory=list)  # newest first
 
     @property
     def drained(self) -> bool:
@@ -137,6 +149,22 @@ def stack_alarms(cloudwatch: Any, stack_name: str, alarm_topic_arn: str | None) 
     return found
 
 
+def latest_transitions(cloudwatch: Any, names: set[str], count: int = 5) -> list[Transition]:
+    """The newest state changes of the alarms `names`, newest first."""
+    found: list[Transition] = []
+    for page in cloudwatch.get_paginator("describe_alarm_history").paginate(HistoryItemType="StateUpdate"):
+        for item in page.get("AlarmHistoryItems", []):
+            if item["AlarmName"] not in names:
+                continue
+            data = json.loads(item.get("HistoryData") or "{}")
+            old, new = data.get("oldState", {}), data.get("newState", {})
+            found.append(Transition(item["Timestamp"].isoformat(timespec="seconds"), item["AlarmName"],
+                                    old.get("stateValue", "?"), new.get("stateValue", "?"), new.get("stateReason", "")))
+            if len(found) >= count:
+                return found
+    return found
+
+
 def _watched_values(alarm: dict[str, Any]) -> set[str]:
     dimensions = list(alarm.get("Dimensions", []))
     for query in alarm.get("Metrics", []):
@@ -160,7 +188,8 @@ def snapshot(target: Any, *, window_minutes: int = 5,
     moment = now()
     figures = cloudwatch_figures(cloudwatch, services, window_minutes=window_minutes, now=moment)
     alarms_by_owner: dict[str | None, dict[str, list[str]]] = {}
-    for alarm in stack_alarms(cloudwatch, target.stack_name, target.outputs.get("AlarmTopicArn")):
+    alarms = stack_alarms(cloudwatch, target.stack_name, target.outputs.get("AlarmTopicArn"))
+    for alarm in alarms:
         states = alarms_by_owner.setdefault(owner(alarm, services), {})
         states.setdefault(alarm.get("StateValue", "INSUFFICIENT_DATA"), []).append(alarm["AlarmName"])
     rows = []
@@ -173,7 +202,8 @@ def snapshot(target: Any, *, window_minutes: int = 5,
             invocations=figures.get(f"inv{n}"), concurrency=figures.get(f"conc{n}"),
             alarms=alarms_by_owner.get(service.name, {})))
     return Snapshot(stack=target.stack_name, target=target.kind, time=moment.isoformat(timespec="seconds"),
-                    window_minutes=window_minutes, services=rows, other_alarms=alarms_by_owner.get(None, {}))
+                    window_minutes=window_minutes, services=rows, other_alarms=alarms_by_owner.get(None, {}),
+                    transitions=latest_transitions(cloudwatch, {a["AlarmName"] for a in alarms}))
 
 
 def wait_until_drained(target: Any, *, timeout: float, quiet_polls: int = 2, interval: float = 1.0,

@@ -111,7 +111,7 @@ def watch(
     where = target_of(target, stack, region, endpoints)
     if once:
         current = take_snapshot(where, window_minutes=window)
-        print_json(current.as_dict()) if as_json else out.print(views.watch_table(current))
+        print_json(current.as_dict()) if as_json else out.print(views.watch_view(current))
         return
     stop = threading.Event()
     try:
@@ -120,10 +120,10 @@ def watch(
                 sys.stdout.write(json.dumps(take_snapshot(where, window_minutes=window).as_dict()) + "\n")
                 sys.stdout.flush()
                 stop.wait(interval)
-        with Live(views.watch_table(take_snapshot(where, window_minutes=window)), console=out,
+        with Live(views.watch_view(take_snapshot(where, window_minutes=window)), console=out,
                   auto_refresh=False) as live:
             while not stop.wait(interval):
-                live.update(views.watch_table(take_snapshot(where, window_minutes=window)), refresh=True)
+                live.update(views.watch_view(take_snapshot(where, window_minutes=window)), refresh=True)
     except KeyboardInterrupt:
         return
 

@@ -173,21 +173,27 @@ class _Slot(NamedTuple):
     breaching: bool
 
 
+def evaluation_step(alarm: AlarmDefinition) -> int:
+    """How often CloudWatch evaluates the alarm, in seconds: every minute, every 10 s below a minute."""
+    return 60 if alarm.period >= 60 else 10
+
+
 def evaluate(alarm: AlarmDefinition, datapoints: Iterable[Datum], now: datetime,
-             previous: AlarmState = NEW_ALARM) -> Evaluation:
-    """Evaluate `alarm` at `now` over the datapoints of its metric (namespace, name, dimensions)."""
+             previous: AlarmState = NEW_ALARM, time_scale: float = 1.0) -> Evaluation:
+    """Evaluate `alarm` at `now` over the datapoints of its metric (namespace, name, dimensions). With a
+    `time_scale` below 1, periods and the evaluation step last that fraction of their real length."""
     now = utc(now)
-    step = 60 if alarm.period >= 60 else 10
+    step, period = evaluation_step(alarm) * time_scale, alarm.period * time_scale
     end = math.floor(now.timestamp() / step) * step
     size = alarm.evaluation_periods + EXTRA_RANGE_PERIODS
-    buckets = fill_buckets(datapoints, end - size * alarm.period, size, alarm.period, alarm.unit,
+    buckets = fill_buckets(datapoints, end - size * period, size, period, alarm.unit,
                            keep_samples=alarm._rank is not None)
     compare = OPERATORS[alarm.comparison_operator][0]
     slots = []  # newest first
     for index in range(size - 1, -1, -1):
         bucket = buckets[index]
         value = None if bucket is None else bucket.statistic(alarm.stat)
-        slots.append(_Slot(end - (size - index) * alarm.period, value, bucket.sample_count if bucket else 0.0,
+        slots.append(_Slot(end - (size - index) * period, value, bucket.sample_count if bucket else 0.0,
                            value is not None and compare(value, alarm.threshold)))
     used = [slot for slot in slots if slot.value is not None][:alarm.evaluation_periods]
     fills = alarm.evaluation_periods - len(used)

@@ -10,6 +10,12 @@ from typing import Any
 
 PUBLISH_SECONDS = 5.0
 
+
+def publish_interval(time_scale: float) -> float:
+    """Every few seconds; under TIME_SCALE at least twice per (scaled) minute, so that every period an
+    alarm evaluates has its datapoints."""
+    return min(PUBLISH_SECONDS, 30 * time_scale)
+
 Source = Callable[[], list[dict[str, Any]]]  # MetricData gathered since the last call
 
 

@@ -52,6 +52,7 @@ TIMESTAMP_FUTURE_SECONDS = 2 * 3600
 _PERCENTILE = re.compile(r"p(100(?:\.0{1,10})?|\d{1,2}(?:\.\d{1,10})?)")
 
 Problem = tuple[str, str]
+EPSILON = 1e-5  # of a step: scaled steps (0.6 s) are not exact in binary; a time on a boundary stays on it
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,48 +68,51 @@ class Datum:
     unit: str = "None"
 
     @classmethod
-    def value(cls, at: datetime, value: float, unit: str = "None", storage_resolution: int = 60) -> Datum:
-        return cls.values(at, [value], None, unit, storage_resolution)
+    def value(cls, at: datetime, value: float, unit: str = "None", storage_resolution: int = 60,
+              time_scale: float = 1.0) -> Datum:
+        return cls.values(at, [value], None, unit, storage_resolution, time_scale)
 
     @classmethod
     def values(cls, at: datetime, values: Sequence[float], counts: Sequence[float] | None = None,
-               unit: str = "None", storage_resolution: int = 60) -> Datum:
+               unit: str = "None", storage_resolution: int = 60, time_scale: float = 1.0) -> Datum:
         pairs = tuple((float(v), float(c)) for v, c in zip(values, counts or [1.0] * len(values), strict=True)
                       if float(c) > 0)
         present = [v for v, _ in pairs] or [math.nan]
-        return cls(_stored(at, storage_resolution), sum(c for _, c in pairs), sum(v * c for v, c in pairs),
-                   min(present), max(present), pairs, unit)
+        return cls(_stored(at, storage_resolution, time_scale), sum(c for _, c in pairs),
+                   sum(v * c for v, c in pairs), min(present), max(present), pairs, unit)
 
     @classmethod
     def statistic_set(cls, at: datetime, sample_count: float, total: float, minimum: float, maximum: float,
-                      unit: str = "None", storage_resolution: int = 60) -> Datum:
+                      unit: str = "None", storage_resolution: int = 60, time_scale: float = 1.0) -> Datum:
         sample_count, total, minimum, maximum = map(float, (sample_count, total, minimum, maximum))
         exact = minimum == maximum and total == minimum * sample_count  # covers SampleCount 1, Min = Max = Sum
         samples = ((minimum, sample_count),) if exact else None
-        return cls(_stored(at, storage_resolution), sample_count, total, minimum, maximum, samples, unit)
+        return cls(_stored(at, storage_resolution, time_scale), sample_count, total, minimum, maximum, samples, unit)
 
     @classmethod
-    def from_metric_datum(cls, datum: Mapping[str, Any], received: datetime) -> Datum:
-        """A validated PutMetricData MetricDatum; one without Timestamp is stamped when received."""
+    def from_metric_datum(cls, datum: Mapping[str, Any], received: datetime, time_scale: float = 1.0) -> Datum:
+        """A validated PutMetricData MetricDatum; one without Timestamp is stamped when received. With a
+        `time_scale` below 1 (the local cloud's TIME_SCALE) the storage resolution shrinks with it."""
         at = datum.get("Timestamp") or received
         at = datetime.fromisoformat(at) if isinstance(at, str) else at
         unit, resolution = datum.get("Unit") or "None", int(datum.get("StorageResolution") or 60)
         if "StatisticValues" in datum:
             s = datum["StatisticValues"]
-            return cls.statistic_set(at, s["SampleCount"], s["Sum"], s["Minimum"], s["Maximum"], unit, resolution)
+            return cls.statistic_set(at, s["SampleCount"], s["Sum"], s["Minimum"], s["Maximum"], unit, resolution,
+                                     time_scale)
         if "Values" in datum:
-            return cls.values(at, datum["Values"], datum.get("Counts"), unit, resolution)
-        return cls.value(at, datum["Value"], unit, resolution)
+            return cls.values(at, datum["Values"], datum.get("Counts"), unit, resolution, time_scale)
+        return cls.value(at, datum["Value"], unit, resolution, time_scale)
 
     @property
     def time(self) -> datetime:
         return epoch_to_datetime(self.timestamp)
 
 
-def _stored(at: datetime, storage_resolution: int) -> float:
-    """The timestamp CloudWatch keeps: to the second for high resolution, else to the minute."""
-    step = 1 if storage_resolution == 1 else 60
-    return math.floor(utc(at).timestamp() / step) * step
+def _stored(at: datetime, storage_resolution: int, time_scale: float = 1.0) -> float:
+    """The timestamp CloudWatch keeps: to the second for high resolution, else to the minute (both scaled)."""
+    step = (1 if storage_resolution == 1 else 60) * time_scale
+    return math.floor(utc(at).timestamp() / step + EPSILON) * step
 
 
 @dataclass(slots=True)
@@ -179,7 +183,7 @@ def low_sample_threshold(rank: float) -> float:
     return round(1000 / rank, 6) if 0 < rank < 50 else 0.0
 
 
-def fill_buckets(datums: Iterable[Datum], start: float, count: int, period: int, unit: str | None = None,
+def fill_buckets(datums: Iterable[Datum], start: float, count: int, period: float, unit: str | None = None,
                  keep_samples: bool = True) -> list[Bucket | None]:
     """`count` periods from `start` (epoch seconds), oldest first; None where no datum fell."""
     buckets: list[Bucket | None] = [None] * count
@@ -188,7 +192,7 @@ def fill_buckets(datums: Iterable[Datum], start: float, count: int, period: int,
         at = datum.timestamp
         if at < start or at >= end or datum.sample_count <= 0 or (unit is not None and datum.unit != unit):
             continue
-        index = int((at - start) // period)
+        index = int((at - start) / period + EPSILON)
         bucket = buckets[index]
         if bucket is None:
             bucket = buckets[index] = Bucket(start + index * period)

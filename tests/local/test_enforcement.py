@@ -13,8 +13,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +23,18 @@ from botocore.exceptions import ClientError
 from local.cloud import LocalCloud
 from tests.factories import SAMPLE_RIDE
 from tests.local.conftest import effect_ids, post_ride, start_cloud, wait_for
+from tests.local.policies import (
+    Picker,
+    actions,
+    key_statement_removed,
+    queue_statement_removed,
+    statement_removed,
+    topic_key,
+    topic_statement_removed,
+)
 
 ACCOUNT = "123456789012"
 SERVICES = ("CustomerNotification", "CustomerAccounting", "ExtraordinaryRides")
-Picker = Callable[[dict[str, Any]], bool]  # picks the one statement to take out
 
 
 @pytest.fixture(scope="module")
@@ -57,60 +64,12 @@ def log_of(cloud: LocalCloud, logical_id: str) -> str:
     return path.read_text() if path.exists() else ""
 
 
-def without(statements: list[dict[str, Any]], wanted: Picker) -> list[dict[str, Any]]:
-    kept = [s for s in statements if not wanted(s)]
-    assert len(kept) == len(statements) - 1, "exactly one statement is taken out"
-    return kept
-
-
-def actions(statement: dict[str, Any]) -> list[str]:
-    found = statement.get("Action", [])
-    return found if isinstance(found, list) else [found]
-
-
-@contextmanager
-def statement_removed(document: dict[str, Any], write: Callable[[dict[str, Any]], None], wanted: Picker,
-                      instead: dict[str, Any] | None = None) -> Iterator[None]:
-    """A policy without the statement `wanted` picks (or with `instead` in its place), for the duration."""
-    write({**document, "Statement": without(document["Statement"], wanted) + ([instead] if instead else [])})
-    try:
-        yield
-    finally:
-        write(document)
-
-
 def role_statement_removed(cloud: LocalCloud, function_name: str, wanted: Picker) -> Any:
     """The function's role's default policy without the statement `wanted` picks."""
     iam, role = cloud.clients.client("iam"), role_of(cloud, function_name)
     [name] = iam.list_role_policies(RoleName=role)["PolicyNames"]
     return statement_removed(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"], lambda d: (
         iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(d))), wanted)
-
-
-def queue_statement_removed(cloud: LocalCloud, url: str, wanted: Picker) -> Any:
-    sqs = cloud.clients.client("sqs")
-    document = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
-    return statement_removed(document, lambda d: sqs.set_queue_attributes(
-        QueueUrl=url, Attributes={"Policy": json.dumps(d)}), wanted)
-
-
-def key_statement_removed(cloud: LocalCloud, key_id: str, wanted: Picker, instead: dict[str, Any] | None = None) -> Any:
-    kms = cloud.clients.client("kms")
-    document = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
-    return statement_removed(document, lambda d: kms.put_key_policy(
-        KeyId=key_id, PolicyName="default", Policy=json.dumps(d)), wanted, instead)
-
-
-def topic_statement_removed(cloud: LocalCloud, topic_arn: str, wanted: Picker) -> Any:
-    sns = cloud.clients.client("sns")
-    document = json.loads(sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"]["Policy"])
-    return statement_removed(document, lambda d: sns.set_topic_attributes(
-        TopicArn=topic_arn, AttributeName="Policy", AttributeValue=json.dumps(d)), wanted)
-
-
-def topic_key(cloud: LocalCloud, topic_arn: str) -> str:
-    key = cloud.clients.client("sns").get_topic_attributes(TopicArn=topic_arn)["Attributes"]["KmsMasterKeyId"]
-    return str(cloud.clients.client("kms").describe_key(KeyId=key)["KeyMetadata"]["KeyId"])
 
 
 def submit(cloud: LocalCloud, key: str) -> tuple[int, dict[str, Any]]:

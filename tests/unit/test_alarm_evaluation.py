@@ -444,3 +444,20 @@ def test_alarms_this_evaluator_cannot_evaluate_are_refused_clearly(change, messa
     """Proves: anomaly-band operators and malformed definitions are refused with a reason, not misjudged."""
     with pytest.raises(ValueError, match=message):
         replace(QUEUE_DEPTH, **change)
+
+
+def test_a_time_scale_shrinks_periods_and_the_step_but_keeps_real_timestamps():
+    """Proves: under TIME_SCALE 0.01 a minute lasts 0.6 s: the 5-of-5 depth alarm fires on five breaching
+    0.6 s periods (not on four), and its reason shows the datapoints' real times."""
+    scale, now = 0.01, NOW.timestamp()
+    end = (now // 0.6) * 0.6
+
+    def scaled(count: int) -> list[Datum]:
+        return [Datum.value(datetime.fromtimestamp(end - (age + 1) * 0.6 + 0.1, UTC), 150.0, time_scale=scale)
+                for age in range(count)]
+
+    assert evaluate(QUEUE_DEPTH, scaled(4), NOW, AlarmState(OK), time_scale=scale).state == OK
+    result = evaluate(QUEUE_DEPTH, scaled(5), NOW, AlarmState(OK), time_scale=scale)
+    assert (result.state, result.changed) == (ALARM, True)
+    assert "150.0 (04/12/26 13:41:01)" in result.reason  # the newest period began 1.2 s after 13:41:00
+    assert json.loads(result.reason_data)["period"] == 60  # the alarm's own period, as configured

@@ -90,7 +90,7 @@ class LocalAws:
         self.mappings.start(self._poller)
         resources = stack.template["Resources"]
         queue_urls = [deployment.physical_ids[lid] for lid, r in resources.items() if r["Type"] == "AWS::SQS::Queue"]
-        queues = QueueMetrics(queue_urls, o.region)
+        queues = QueueMetrics(queue_urls, o.region, o.time_scale)
         self.publisher = MetricsPublisher({NAMESPACE: self.metrics.drain, QUEUE_NAMESPACE: queues.collect},
                                           self.alarms.put_service_metrics, on_error=self.report,
                                           interval=publish_interval(o.time_scale))

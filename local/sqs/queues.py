@@ -92,11 +92,14 @@ class QueueAccess:
 
 class QueueMetrics:
     """AWS/SQS's ApproximateNumberOfMessagesVisible, ...NotVisible and ApproximateAgeOfOldestMessage per
-    queue (dimension QueueName), read from moto's queues: what alarms and `wildrydes watch` look at."""
+    queue (dimension QueueName), read from moto's queues: what alarms and `wildrydes watch` look at.
+    Under TIME_SCALE the local cloud's clock runs 1/time_scale times faster (visibility timeouts and
+    alarm periods shrink), so an age is told on that clock too: 3 s at 0.01 is 300 s, as the age alarm reads it."""
 
-    def __init__(self, queue_urls: list[str], region: str) -> None:
+    def __init__(self, queue_urls: list[str], region: str, time_scale: float = 1.0) -> None:
         self.names = [url.rsplit("/", 1)[-1] for url in queue_urls]
         self.backend: SQSBackend = sqs_backends[ACCOUNT][region]
+        self.time_scale = time_scale
 
     def collect(self) -> list[dict[str, Any]]:
         data, now = [], unix_time_millis()
@@ -105,7 +108,7 @@ class QueueMetrics:
             with QUEUE_LOCK:
                 messages = list(self.backend.get_queue(name)._messages)
             visible = [m for m in messages if m.visible and not m.delayed]
-            oldest = (now - min(m.sent_timestamp for m in messages)) / 1000 if messages else 0.0
+            oldest = (now - min(m.sent_timestamp for m in messages)) / 1000 / self.time_scale if messages else 0.0
             for metric, value, unit in (("ApproximateNumberOfMessagesVisible", len(visible), "Count"),
                                         ("ApproximateNumberOfMessagesNotVisible", len(messages) - len(visible),
                                          "Count"),

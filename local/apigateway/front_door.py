@@ -41,7 +41,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from local.apigateway.throttling import StageThrottle
 from local.cloudformation.deployment import Route
@@ -77,6 +79,28 @@ class Admission:
         self.slots = asyncio.Semaphore(pool.size)
 
 
+class HalfCloseAware(H11Protocol):
+    """A client may half-close once its requests are sent (`shutdown(SHUT_WR)`, as some HTTP tools and proxies
+    do). uvicorn takes that EOF for a disconnect and drops the request unanswered; API Gateway answers it.
+    Here every whole request already sent is answered (pipelined ones too), then the connection closes.
+    An EOF before a request is whole is still a disconnect: nothing is invoked."""
+
+    client_done = False
+
+    def eof_received(self) -> bool | None:
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete and self.conn.their_state is h11.DONE:
+            self.client_done = True
+            return True  # keep our side open for the answers
+        return None
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # starts the next pipelined request, if one is here
+        if self.client_done and (self.cycle is None or self.cycle.response_complete) \
+                and not self.transport.is_closing():
+            self.transport.close()
+
+
 class _Disconnected(Exception):
     """The client went away before its request had fully arrived: nothing is invoked."""
 
@@ -108,7 +132,7 @@ class LocalApi:
             logger.handlers = [logging.FileHandler(log_path)]
             logger.propagate = False
         config = uvicorn.Config(self, log_config=None, log_level="warning", access_log=False, lifespan="off",
-                                http="h11", backlog=BACKLOG, timeout_keep_alive=30,
+                                http=HalfCloseAware, backlog=BACKLOG, timeout_keep_alive=30,
                                 timeout_graceful_shutdown=1)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True,

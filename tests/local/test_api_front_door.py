@@ -18,13 +18,17 @@ from tests.local.conftest import ROOT_SIGNER, signature, start_cloud
 BODY = json.dumps(SAMPLE_RIDE).encode()
 
 
-def raw_request(url: str, data: bytes, *, timeout: float = 15, close_after_send: bool = False) -> bytes:
-    """Send bytes as they are on one connection to the API's host; everything it answers until it closes."""
+def raw_request(url: str, data: bytes, *, timeout: float = 15, close_after_send: bool = False,
+                half_close: bool = False) -> bytes:
+    """Send bytes as they are on one connection to the API's host; everything it answers until it closes.
+    `half_close`: shut our write side once sent, as some tools and proxies do."""
     parts = urlsplit(url)
     with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as connection:
         connection.sendall(data)
         if close_after_send:
             return b""
+        if half_close:
+            connection.shutdown(socket.SHUT_WR)
         answer = b""
         while chunk := connection.recv(65536):
             answer += chunk
@@ -158,6 +162,27 @@ def test_throttled_requests_succeed_when_retried(narrow_cloud):
                     break
                 time.sleep(0.05)
             assert response.status_code == 201
+
+
+def test_a_request_followed_by_a_half_close_gets_its_answer(local_cloud):
+    url, before = local_cloud.outputs["ApiUrl"], rides_stored(local_cloud)
+    headers = {"Content-Type": "application/json", "Content-Length": str(len(BODY)), **signature(url, BODY)}
+    answer = raw_request(url, request_bytes(url, "POST", headers, BODY).replace(b"Connection: close\r\n", b""),
+                         half_close=True)
+    assert status_of(answer) == 201, answer
+    assert rides_stored(local_cloud) == before + 1
+    # half a body, then EOF: a disconnect, as before; nothing is invoked
+    partial = request_bytes(url, "POST", {**headers, "Content-Length": str(len(BODY) + 10)}, BODY)
+    assert raw_request(url, partial, half_close=True) == b""
+    assert rides_stored(local_cloud) == before + 1
+
+
+def test_requests_back_to_back_on_one_keep_alive_connection_all_get_answers(local_cloud):
+    url = local_cloud.outputs["ApiUrl"]
+    one = request_bytes(url, "POST", {"Content-Type": "application/json", "Content-Length": str(len(BODY)),
+                                      **signature(url, BODY)}, BODY).replace(b"Connection: close\r\n", b"")
+    answer = raw_request(url, one * 5, half_close=True)
+    assert answer.count(b"HTTP/1.1 201") == 5, answer[:400]
 
 
 def test_client_disconnects_leave_no_traceback(local_cloud, capfd):

@@ -33,7 +33,7 @@ from local.certificates import ensure_certificates
 from local.clients import local_clients
 from local.cloudformation.deployment import Deployer, Deployment
 from local.cloudformation.stack_reads import StackReads
-from local.cloudwatch import alarm_service
+from local.cloudwatch import alarm_service, put_metric_data
 from local.cloudwatch.alarm_service import AlarmService
 from local.cloudwatch.publisher import MetricsPublisher, publish_interval
 from local.control import PREFIX, Control
@@ -47,7 +47,9 @@ from local.lambda_service.pollers import MappingSettings, QueuePoller
 from local.lambda_service.roles import LambdaRoles
 from local.options import ACCOUNT, AwsOptions, worker_environment
 from local.sns import delivery
-from local.sqs.queues import QUEUE_NAMESPACE, QueueAccess, QueueMetrics
+from local.sns import metrics as sns_metrics
+from local.sqs import metrics as sqs_metrics
+from local.sqs.queues import QueueAccess
 
 
 class LocalAws:
@@ -74,9 +76,15 @@ class LocalAws:
         o = self.options
         stack = load_assembly(Path(o.cdk_out)).find(o.stack_name)
         install(self.mappings)
-        delivery.install(delivery.Delivery(self.enforcer, self.report))
+        topics, queues = sns_metrics.TopicMetrics(), sqs_metrics.QueueMetrics(o.region, o.time_scale)
+        sns_delivery = delivery.Delivery(self.enforcer, self.report)
+        sns_delivery.listeners.append(topics.outcome)
+        delivery.install(sns_delivery)
+        self._start_server()  # applies moto_patches: count SQS calls after (around the atomic operations)
+        sqs_metrics.install(queues)
+        sns_metrics.install(topics)
+        put_metric_data.install(on_stored=self.alarms.store.add)
         alarm_service.install(self.alarms)
-        self._start_server()
         clients = local_clients(self.endpoint_url, o.region, self.ca_bundle)
         overrides = {} if o.failure_rate is None else {"FAILURE_RATE": str(o.failure_rate)}
         deployer = Deployer(clients, o.region)
@@ -88,16 +96,17 @@ class LocalAws:
             for mapping in deployment.mappings:
                 clients.client("lambda").update_event_source_mapping(UUID=mapping.uuid, Enabled=False)
         self.mappings.start(self._poller)
-        resources = stack.template["Resources"]
-        queue_urls = [deployment.physical_ids[lid] for lid, r in resources.items() if r["Type"] == "AWS::SQS::Queue"]
-        queues = QueueMetrics(queue_urls, o.region, o.time_scale)
-        self.publisher = MetricsPublisher({NAMESPACE: self.metrics.drain, QUEUE_NAMESPACE: queues.collect},
-                                          self.alarms.put_service_metrics, on_error=self.report,
-                                          interval=publish_interval(o.time_scale))
+        self.publisher = MetricsPublisher(
+            {NAMESPACE: self.metrics.drain, sqs_metrics.NAMESPACE: queues.collect, sns_metrics.NAMESPACE: topics.drain},
+            self.put_service_metrics, on_error=self.report, interval=publish_interval(o.time_scale))
         self.publisher.start()
         self.alarms.start()
         return {"ready": True, "aws_endpoint_url": self.endpoint_url, "ca_bundle": self.ca_bundle,
                 "deployment": deployment.to_json()}
+
+    def put_service_metrics(self, Namespace: str, MetricData: list[dict[str, Any]]) -> None:
+        """What AWS services publish on their own (AWS/...), straight into this process's CloudWatch."""
+        put_metric_data.put_service_metrics(Namespace, MetricData, ACCOUNT, self.options.region)
 
     def _know_the_stack(self, template: dict[str, Any], deployment: Deployment,
                         aws_managed: dict[str, list[str]]) -> None:

@@ -166,6 +166,8 @@ class LocalCloud(CloudControls):
 
     def _start_api(self) -> None:
         from local.apigateway.front_door import LocalApi
+        from local.apigateway.metrics import NAMESPACE as API_NAMESPACE
+        from local.apigateway.metrics import ApiMetrics
         from local.apigateway.throttling import StageThrottle
 
         o, d = self.options, self.deployment
@@ -192,18 +194,22 @@ class LocalCloud(CloudControls):
                                     log_path=o.log_dir / "api.log", concurrency_limit=o.function_concurrency,
                                     on_throttle=self.metrics.throttled, on_error=self._problem,
                                     invoke_policy=self._invoke_policy, throttle=StageThrottle(d.method_settings),
-                                    judge_caller=self._judge_caller)
+                                    judge_caller=self._judge_caller, metrics=ApiMetrics(d.api_name, d.stage))
             except OSError as error:
                 raise LocalCloudError(f"the local API cannot listen on {HOST}:{o.api_port}: "
                                       f"{error.strerror}") from error
             self.api.start()
-        self.publisher = MetricsPublisher({NAMESPACE: self.metrics.drain}, self._put_service_metrics,
-                                          on_error=self._problem, interval=publish_interval(o.time_scale))
+        sources = {NAMESPACE: self.metrics.drain, **({API_NAMESPACE: self.api.metrics.drain} if self.api else {})}
+        self.publisher = MetricsPublisher(sources, self._put_service_metrics, on_error=self._problem,
+                                          interval=publish_interval(o.time_scale))
         self.publisher.start()
 
-    def _put_service_metrics(self, **call: Any) -> None:
-        """AWS services publish their metrics on their own, not through PutMetricData (which refuses AWS/)."""
-        self._control("POST", "service-metrics", json.loads(json.dumps(call, default=str)))
+    def _put_service_metrics(self, Namespace: str, MetricData: list[dict[str, Any]]) -> None:
+        """What this process's services publish (AWS/...), through the AWS process (callers may not)."""
+        answer = self._control("POST", "metrics", {"Namespace": Namespace, "MetricData": [
+            {**d, "Timestamp": d["Timestamp"].isoformat()} for d in MetricData]})
+        if "result" not in answer:
+            raise LocalCloudError(f"the local CloudWatch refused {Namespace} metrics: {answer.get('message')}")
 
     def _prewarm(self) -> None:
         """One environment per API function, after ready: the first request finds it warm."""

@@ -62,6 +62,14 @@ class CloudControls:
             self._control_client = ControlClient(self.aws_endpoint_url, self.ca_bundle)
         return self._control_client.call(method, path, body)
 
+    def flush_metrics(self) -> None:
+        """Publish what every service counted so far now, not at the next tick (AWS/ApiGateway and the API's
+        AWS/Lambda from this process, AWS/SQS, AWS/SNS and the consumers' AWS/Lambda from the AWS process)."""
+        publisher = getattr(self, "publisher", None)
+        if publisher:
+            publisher.flush()
+        self._control("POST", "metrics/flush")
+
     def permissions(self) -> dict[str, Any]:
         """Every IAM decision so far: denied, used, and the stack's grants nobody used."""
         return dict(self._control("GET", "permissions"))

@@ -8,14 +8,18 @@ cloud's other process, tests, the demo and `wildrydes`:
     POST function-credentials/<function name>     a new environment's credentials (Lambda assumes its role)
     POST authorize                                a decision for a service principal (API Gateway -> Lambda)
     POST execute-api                              an AWS_IAM method's caller judged (local/iam/execute_api.py)
-    POST service-metrics                          metrics AWS services publish on their own (AWS/Lambda, ...)
     GET  permissions                              every decision: denied, used, and the stack's unused grants
+    POST metrics                                  {"Namespace", "MetricData"}: what a service of the other
+                                                  process publishes (AWS/ApiGateway, AWS/Lambda)
+    POST metrics/flush                            publish what this process's services counted, now
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+from moto.cloudwatch.exceptions import CloudWatchException
 
 from local.iam import execute_api
 from local.iam.enforcer import Enforcer
@@ -62,15 +66,21 @@ class Control:
             asked = _body(environ)
             return respond(start_response, "200 OK", execute_api.judge(self.enforcer, asked if isinstance(
                 asked, dict) else {}))
-        if method == "POST" and parts == ["service-metrics"]:
-            asked = _body(environ)
-            if not isinstance(asked, dict) or not {"Namespace", "MetricData"} <= set(asked):
-                return respond(start_response, "400 Bad Request", {"message": "needs Namespace and MetricData"})
-            aws.alarms.put_service_metrics(asked["Namespace"], asked["MetricData"])
-            return respond(start_response, "200 OK", {"result": len(asked["MetricData"])})
+        if method == "POST" and parts == ["metrics"]:
+            return self._metrics(_body(environ), start_response)
+        if method == "POST" and parts == ["metrics", "flush"] and aws.publisher:
+            aws.publisher.flush()
+            return respond(start_response, "200 OK", {"result": "published"})
         if len(parts) >= 2 and parts[0] == "mappings":
             return self._mapping(method, parts, start_response)
         return respond(start_response, "404 Not Found", {"message": f"no such endpoint: {method} {'/'.join(parts)}"})
+
+    def _metrics(self, put: Any, start_response: Any) -> list[bytes]:
+        try:
+            self.aws.put_service_metrics(put["Namespace"], put["MetricData"])
+        except (KeyError, TypeError, ValueError, CloudWatchException) as error:
+            return respond(start_response, "400 Bad Request", {"message": str(error)})
+        return respond(start_response, "200 OK", {"result": len(put["MetricData"])})
 
     def _authorize(self, asked: Any) -> dict[str, Any]:
         """A decision for {"service": name} (with "source_arn"), or for {"principal": "root" | {"account": id} |

@@ -21,6 +21,7 @@ throttles (reserved concurrency 0 throttles every request). Below it, requests w
 for one of the function's local environments (a few processes per function: the machine's cores, not
 AWS's fleet, are the limit here), the wait standing in for the cold start a new environment would take
 on Lambda; a request that waits out the integration timeout gets the 504 API Gateway would give.
+Every answer under the stage is counted in its AWS/ApiGateway metrics (local/apigateway/metrics.py).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from local.apigateway.metrics import ApiMetrics
 from local.apigateway.throttling import StageThrottle
 from local.cloudformation.deployment import Route
 from local.lambda_service.environments import FunctionPool, InvocationError
@@ -108,7 +110,8 @@ class _Disconnected(Exception):
 class LocalApi:
     def __init__(self, routes: list[Route], pools: dict[str, FunctionPool], *, stage: str, host: str, port: int,
                  log_path: Path, concurrency_limit: int, on_throttle: Any = None, on_error: Any = None,
-                 invoke_policy: Any = None, throttle: StageThrottle | None = None, judge_caller: Any = None) -> None:
+                 invoke_policy: Any = None, throttle: StageThrottle | None = None, judge_caller: Any = None,
+                 metrics: ApiMetrics | None = None) -> None:
         self.routes = {(r.method, f"/{stage}{r.path}"): r for r in routes}
         self.pools = pools
         self.concurrency_limit, self.on_throttle, self.on_error = concurrency_limit, on_throttle, on_error
@@ -119,6 +122,7 @@ class LocalApi:
         self.throttle = throttle or StageThrottle([])
         self.admissions: dict[str, Admission] = {}  # made in the event loop, on first use
         self.stage = stage
+        self.metrics = metrics  # AWS/ApiGateway: every answer under the stage (local/apigateway/metrics.py)
         self.statuses: Counter[int] = Counter()
         self.executor = ThreadPoolExecutor(max_workers=max(1, sum(p.size for p in pools.values())),
                                            thread_name_prefix="local-api-invoke")
@@ -161,11 +165,14 @@ class LocalApi:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
+        started, timing = time.monotonic(), dict[str, float]()
         try:
-            status, headers, body = await self._answer(scope, receive)
+            status, headers, body = await self._answer(scope, receive, timing)
         except _Disconnected:
             return
         self.statuses[status] += 1
+        if self.metrics and (scope["path"] + "/").startswith(f"/{self.stage}/"):  # a stage's metrics: its paths
+            self.metrics.answered(status, (time.monotonic() - started) * 1000, timing.get("integration_ms"))
         request_id = headers.pop("x-amzn-RequestId", str(uuid.uuid4()))
         raw_headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()
                        if k.lower() != "content-length"]
@@ -173,7 +180,7 @@ class LocalApi:
         await send({"type": "http.response.start", "status": status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
 
-    async def _answer(self, scope: dict[str, Any], receive: Any) -> Answer:
+    async def _answer(self, scope: dict[str, Any], receive: Any, timing: dict[str, float]) -> Answer:
         headers: dict[str, str] = {}
         multi: dict[str, list[str]] = {}
         for raw_name, raw_value in scope["headers"]:
@@ -198,7 +205,7 @@ class LocalApi:
                     judged.get("error_type", "AccessDeniedException"))}, json.dumps(judged.get("body", {})).encode()
             identity = dict(judged.get("identity") or {})
         event = self._event(route, scope, headers, multi, body, identity)
-        return await self._invoke(route, event)
+        return await self._invoke(route, event, timing)
 
     async def _judged(self, route: Route, scope: dict[str, Any], headers: dict[str, str],
                       body: bytes) -> dict[str, Any]:
@@ -218,7 +225,7 @@ class LocalApi:
             return {"allowed": False, "status": 500, "error_type": "InternalServerErrorException",
                     "body": {"message": "Internal server error"}}
 
-    async def _invoke(self, route: Route, event: dict[str, Any]) -> Answer:
+    async def _invoke(self, route: Route, event: dict[str, Any], timing: dict[str, float]) -> Answer:
         name = route.function.logical_id
         allowed, reserved = await asyncio.get_running_loop().run_in_executor(self.executor, self.invoke_policy, route)
         if not allowed:
@@ -252,6 +259,7 @@ class LocalApi:
             return INTERNAL_ERROR[502]
         finally:
             admission.in_flight -= 1
+            timing["integration_ms"] = (time.monotonic() - started) * 1000
         return self._proxy_answer(result, event["requestContext"]["requestId"])
 
     async def _body(self, receive: Any) -> bytes | None:

@@ -72,6 +72,7 @@ class Deployment:
     routes: list[Route] = field(default_factory=list)
     stage: str = ""
     rest_api_id: str = ""
+    api_name: str = ""  # the REST API's Name: its metrics' ApiName dimension
     filter_policies: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # endpoint ARN -> policy
     parameters: dict[str, str] = field(default_factory=dict)  # template parameter -> the value deployed
     method_settings: list[dict[str, Any]] = field(default_factory=list)  # the stage's, resolved (throttling)
@@ -242,7 +243,9 @@ class Deployer:
         for logical_id, resource in resources.items():
             if resource["Type"] == "AWS::ApiGateway::Stage":
                 deployment.stage = resource["Properties"]["StageName"]
-                deployment.rest_api_id = deployment.physical_ids[resource["Properties"]["RestApiId"]["Ref"]]
+                api = resource["Properties"]["RestApiId"]["Ref"]
+                deployment.rest_api_id = deployment.physical_ids[api]
+                deployment.api_name = str(resolver.resolve(resources[api]["Properties"].get("Name", api)))
                 deployment.method_settings = list(resolver.resolve(resource["Properties"].get("MethodSettings", [])))
             if resource["Type"] != "AWS::ApiGateway::Method":
                 continue

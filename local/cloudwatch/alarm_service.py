@@ -5,7 +5,8 @@ moto stores alarms in state OK ("Unchecked: Initial alarm creation") and never e
 in the process that hosts moto (local/aws_process.py):
 - PutMetricAlarm: a new alarm starts in INSUFFICIENT_DATA; an update keeps the alarm's state (as AWS
   does) and both are written to the history;
-- PutMetricData: accepted data is also filed by metric (metric_store) for the evaluator;
+- PutMetricData (local/cloudwatch/put_metric_data.py): accepted data is also filed by metric
+  (metric_store) for the evaluator;
 - a thread evaluates every metric alarm once a minute (every 10 s for periods under a minute), scaled
   by TIME_SCALE like the periods themselves (60 s x 0.05 = 3 s), with local/cloudwatch/alarm_evaluation;
 - a state change, from an evaluation or from SetAlarmState (which holds until the next evaluation),
@@ -44,7 +45,6 @@ from local.cloudwatch.alarm_evaluation import (
 )
 from local.cloudwatch.alarm_history import AlarmHistory, HistoryError
 from local.cloudwatch.metric_store import MetricStore, metric_key
-from local.cloudwatch.statistics import validate_put_metric_data
 from local.iam.enforcer import Enforcer
 
 LAG = 0.15  # of a step: evaluate a little after the minute, when the last period's data is in
@@ -67,11 +67,6 @@ class AlarmService:
     @property
     def backend(self) -> CloudWatchBackend:
         return cloudwatch_backends[self.account][self.region]
-
-    def put_service_metrics(self, Namespace: str, MetricData: list[dict[str, Any]]) -> None:
-        """The metrics AWS services publish on their own (AWS/Lambda, AWS/SQS, ...), in process: not through
-        the public PutMetricData, which refuses the AWS/ namespaces. Same keywords as boto3's put_metric_data."""
-        self.backend.put_metric_data(Namespace, [_timestamped(d) for d in MetricData])
 
     # -- the schedule ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -169,15 +164,6 @@ class AlarmService:
             self.on_problem(text)
 
 
-def _timestamped(datum: dict[str, Any]) -> dict[str, Any]:
-    """moto compares naive UTC datetimes, as it parses them from a request."""
-    at = datum.get("Timestamp")
-    at = datetime.fromisoformat(at) if isinstance(at, str) else at
-    if isinstance(at, datetime) and at.tzinfo is not None:
-        return {**datum, "Timestamp": at.astimezone(UTC).replace(tzinfo=None)}
-    return datum
-
-
 def state_of(alarm: Alarm) -> AlarmState:
     return AlarmState(alarm.state_value, alarm.state_reason, alarm.state_reason_data)
 
@@ -194,17 +180,8 @@ def install(service: AlarmService) -> None:
         return
     b, r = CloudWatchBackend, CloudWatchResponse
     _installed["originals"] = originals = {
-        "put_metric_alarm": b.put_metric_alarm, "put_metric_data": b.put_metric_data,
-        "set_alarm_state": b.set_alarm_state, "describe_alarm_history": getattr(r, "describe_alarm_history", None),
-        "put_metric_data_call": r.put_metric_data}
-
-    def put_metric_data_call(self: CloudWatchResponse) -> ActionResult:
-        """The public PutMetricData: CloudWatch's own errors (NaN, 151 values, 31 dimensions, a unit that is
-        not one, the AWS/ namespace, ...) before moto sees the data."""
-        problems = validate_put_metric_data(self._get_param("Namespace"), self._get_param("MetricData", []))
-        if problems:
-            raise CloudWatchException(*problems[0])
-        return originals["put_metric_data_call"](self)
+        "put_metric_alarm": b.put_metric_alarm,
+        "set_alarm_state": b.set_alarm_state, "describe_alarm_history": getattr(r, "describe_alarm_history", None)}
 
     def put_metric_alarm(self: CloudWatchBackend, name: str, *args: Any, **kwargs: Any) -> Alarm:
         before = self.alarms.get(name)
@@ -217,10 +194,6 @@ def install(service: AlarmService) -> None:
                 before.state_updated_timestamp
         _installed["service"].history.configuration(name, before is None, _described(alarm))
         return alarm
-
-    def put_metric_data(self: CloudWatchBackend, namespace: str, metric_data: list[dict[str, Any]]) -> None:
-        originals["put_metric_data"](self, namespace, metric_data)  # validates: raises before anything is filed
-        _installed["service"].store.add(namespace, metric_data)
 
     def set_alarm_state(self: CloudWatchBackend, alarm_name: str, reason: str, reason_data: str,
                         state_value: str) -> None:
@@ -247,18 +220,15 @@ def install(service: AlarmService) -> None:
             raise CloudWatchException(error.code, str(error)) from error
 
     b.put_metric_alarm = put_metric_alarm  # type: ignore[method-assign]
-    b.put_metric_data = put_metric_data  # type: ignore[method-assign]
     b.set_alarm_state = set_alarm_state  # type: ignore[method-assign]
     r.describe_alarm_history = describe_alarm_history  # type: ignore[attr-defined]
-    r.put_metric_data = put_metric_data_call  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
     originals = _installed.pop("originals", None)
     if originals:
-        for name in ("put_metric_alarm", "put_metric_data", "set_alarm_state"):
+        for name in ("put_metric_alarm", "set_alarm_state"):
             setattr(CloudWatchBackend, name, originals[name])
-        CloudWatchResponse.put_metric_data = originals["put_metric_data_call"]  # type: ignore[method-assign]
         if originals["describe_alarm_history"] is None:
             del CloudWatchResponse.describe_alarm_history  # type: ignore[attr-defined]
         else:

@@ -5,8 +5,8 @@ moto's SNS puts the message straight into the queue. On AWS a delivery the queue
 client-side error: SNS does not retry it, and sends the message to the subscription's dead-letter queue
 (itself judged by that queue's policy) with the message attributes `RequestID`, `ErrorCode` and
 `ErrorMessage`, or discards it when there is none. Here the same happens, and a discarded message is
-reported (never lost silently). Listeners (the AWS/SNS metrics) are told of each outcome: delivered,
-filtered out, failed, redriven to the DLQ, or failed to redrive.
+reported (never lost silently). Listeners (the AWS/SNS metrics, local/sns/metrics.py) are told of each
+outcome: delivered, filtered out (`filtered:<why>`), failed, redriven to the DLQ, or failed to redrive.
 """
 
 from __future__ import annotations
@@ -54,8 +54,11 @@ class Delivery:
                 **options: Any) -> None:
         topic_arn = subscription.topic.arn
         matcher = subscription._filter_policy_matcher
-        if matcher is not None and not matcher.matches(options.get("message_attributes"), message):
-            self._tell(topic_arn, "filtered")
+        attributes = options.get("message_attributes")
+        if matcher is not None and not matcher.matches(attributes, message):
+            why = subscription.attributes.get("FilterPolicyScope") or "MessageAttributes"
+            why = "NoMessageAttributes" if why == "MessageAttributes" and not attributes else why
+            self._tell(topic_arn, f"filtered:{why}")
             return
         decision = self.enforcer.service_may(SNS, "sqs:SendMessage", subscription.endpoint, source_arn=topic_arn)
         if not self.enforcer.refuses(decision):

@@ -1,5 +1,5 @@
-"""What a local event source mapping needs from SQS, taken from moto's backend in the same process;
-and the AWS/SQS metrics CloudWatch would show for the stack's queues.
+"""What a local event source mapping needs from SQS, taken from moto's backend in the same process
+(the AWS/SQS metrics of the queues are local/sqs/metrics.py's).
 
 Lambda's pollers are part of the Lambda service, next to SQS, not clients across the internet; here
 they run in the process that hosts moto and call the same backend operations the SQS API calls
@@ -10,15 +10,12 @@ Records come out shaped as Lambda's SQS event delivers them.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
 from typing import Any
 
-from moto.core.utils import unix_time_millis
 from moto.sqs.models import Message, SQSBackend, sqs_backends
 
 from local.options import ACCOUNT
 
-QUEUE_NAMESPACE = "AWS/SQS"
 # Every SQS message operation runs under it (local/moto_patches.py makes them atomic); readers in the process too.
 QUEUE_LOCK = threading.RLock()
 
@@ -88,31 +85,3 @@ class QueueAccess:
         with queue._messages_lock:
             queue._messages_lock.wait_for(
                 lambda: any(m.visible and not m.delayed for m in queue._messages), timeout)
-
-
-class QueueMetrics:
-    """AWS/SQS's ApproximateNumberOfMessagesVisible, ...NotVisible and ApproximateAgeOfOldestMessage per
-    queue (dimension QueueName), read from moto's queues: what alarms and `wildrydes watch` look at.
-    Under TIME_SCALE the local cloud's clock runs 1/time_scale times faster (visibility timeouts and
-    alarm periods shrink), so an age is told on that clock too: 3 s at 0.01 is 300 s, as the age alarm reads it."""
-
-    def __init__(self, queue_urls: list[str], region: str, time_scale: float = 1.0) -> None:
-        self.names = [url.rsplit("/", 1)[-1] for url in queue_urls]
-        self.backend: SQSBackend = sqs_backends[ACCOUNT][region]
-        self.time_scale = time_scale
-
-    def collect(self) -> list[dict[str, Any]]:
-        data, now = [], unix_time_millis()
-        timestamp = datetime.now(UTC)
-        for name in self.names:
-            with QUEUE_LOCK:
-                messages = list(self.backend.get_queue(name)._messages)
-            visible = [m for m in messages if m.visible and not m.delayed]
-            oldest = (now - min(m.sent_timestamp for m in messages)) / 1000 / self.time_scale if messages else 0.0
-            for metric, value, unit in (("ApproximateNumberOfMessagesVisible", len(visible), "Count"),
-                                        ("ApproximateNumberOfMessagesNotVisible", len(messages) - len(visible),
-                                         "Count"),
-                                        ("ApproximateAgeOfOldestMessage", round(oldest, 3), "Seconds")):
-                data.append({"MetricName": metric, "Dimensions": [{"Name": "QueueName", "Value": name}],
-                             "Timestamp": timestamp, "Value": float(value), "Unit": unit})
-        return data

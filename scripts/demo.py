@@ -10,6 +10,7 @@ in a DLQ), every request got the answer it should, the poison reached the DLQ an
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 
@@ -20,7 +21,7 @@ from ops.plan import read_template
 from ops.reconcile import reconcile
 from ops.send import SendOptions, send
 from ops.target import Target, target_from_endpoints
-from ops.watch import Snapshot, wait_until_drained
+from ops.watch import Snapshot, latest_transitions, stack_alarms, wait_until_drained
 from scripts.local_cloud import add_cloud_arguments, start_from_arguments
 
 POISON_BODY = "this is not a ride"
@@ -99,14 +100,40 @@ def run(cloud: LocalCloud, args: argparse.Namespace, started: float) -> int:
     print(f"IAM ({'enforced' if permissions['enforced'] else 'NOT enforced'}): {decisions:,} decisions, "
           f"{len(permissions['denied'])} denied (`wildrydes permissions --target local` while it runs lists them)")
     poison_seen = sum(s.poison for s in result.services)
+    alarm_fired = not args.poison or dead_letter_alarm(target, poisoned.dlq_url, timeout=600 * args.time_scale + 5)
     errors = cloud.errors
     ok = (drained and result.ok and summary["unexpected"] == 0 and poison_seen == args.poison and not errors
-          and not permissions["denied"])
+          and not permissions["denied"] and alarm_fired)
     print(f"\n{'OK' if ok else 'FAILED'}: " + ("every accepted ride was processed once or is in a DLQ"
           if ok else "some rides are unaccounted for (see lost/astray), a request got the wrong answer, "
-                     "a call was denied, or the queues did not drain")
+                     "a call was denied, the DLQ alarm did not fire, or the queues did not drain")
           + f"; {time.monotonic() - started:.1f} s in all. Function logs: {cloud.options.log_dir}/")
     return 0 if ok else 1
+
+
+def dead_letter_alarm(target: Target, dlq_url: str | None, *, timeout: float) -> bool:
+    """Wait for the alarm on the poisoned service's DLQ to fire (the local cloud evaluates alarms as CloudWatch
+    does, on the scaled clock), and print it with the stack's alarm state changes. True if it fired."""
+    cloudwatch, queue = target.client("cloudwatch"), (dlq_url or "").rsplit("/", 1)[-1]
+    topic = target.outputs.get("AlarmTopicArn")
+    watching = [a for a in stack_alarms(cloudwatch, target.stack_name, topic)
+                if {"Name": "QueueName", "Value": queue} in a.get("Dimensions", [])]
+    deadline = time.monotonic() + timeout
+    while watching and time.monotonic() < deadline:
+        names = [a["AlarmName"] for a in watching]
+        if any(a["StateValue"] == "ALARM" for a in cloudwatch.describe_alarms(AlarmNames=names)["MetricAlarms"]):
+            break
+        time.sleep(0.2)
+    else:
+        print(f"Alarms: the alarm on {queue or 'the DLQ'} did not fire within {timeout:.0f} s")
+        return False
+    changes = latest_transitions(cloudwatch, {a["AlarmName"] for a in stack_alarms(cloudwatch, target.stack_name,
+                                                                                      topic)}, count=100)
+    fired = sorted({re.sub(r"[0-9A-F]{8}-[0-9A-Z]+$", "", t.alarm.removeprefix(f"{target.stack_name}-"))
+                    for t in changes if t.new == "ALARM"})
+    print(f"Alarms: the DLQ alarm fired on the poison; {len(changes)} state changes, to ALARM: {', '.join(fired)} "
+          "(each notified the alarm topic; `wildrydes watch --target local` shows them)")
+    return True
 
 
 if __name__ == "__main__":

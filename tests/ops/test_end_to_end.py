@@ -152,3 +152,19 @@ def test_make_smoke_passes_with_the_workshops_event_json_ride(endpoints: Path):
     result = run_cli(endpoints, "smoke", "--json")
     report = json.loads(result.stdout)
     assert [c for c in report["checks"] if not c["ok"]] == [] and result.exit_code == 0
+
+
+def test_a_firing_alarm_fails_smoke_and_watch_shows_the_transition(endpoints: Path, target: Target):
+    """The local cloud evaluates alarms, so smoke's "no alarm in ALARM" can fail locally as it does on AWS."""
+    sqs, cloudwatch, dlq = target.client("sqs"), target.client("cloudwatch"), target.services[0].dlq_url
+    sqs.send_message(QueueUrl=dlq, MessageBody="a letter for the drill")
+    try:
+        wait_for(lambda: cloudwatch.describe_alarms(StateValue="ALARM")["MetricAlarms"], what="the DLQ alarm")
+        report = run_smoke(target, cases=(), timeout=10)
+        [check] = [c for c in report.checks if c.name == "no alarm in ALARM"]
+        assert not check.ok and "DeadLettersAlarm" in check.detail and not report.ok
+        transitions = snapshot(endpoints)["transitions"]
+        assert any(t["new"] == "ALARM" and "DeadLettersAlarm" in t["alarm"] for t in transitions), transitions
+    finally:
+        sqs.purge_queue(QueueUrl=dlq)
+    wait_for(lambda: not cloudwatch.describe_alarms(StateValue="ALARM")["MetricAlarms"], what="back to OK")

@@ -212,7 +212,9 @@ def _retry_pending(drill: Drill) -> None:
 
 
 def _producer_tick(drill: Drill) -> None:
-    if drill.state.get("pending") and time.monotonic() - drill.state.get("last_retry", 0) >= 1.0:
+    """Retry every 20 cloud seconds (within 0.3-10 real ones): the throttles and 5xx go on every minute."""
+    every = min(10.0, max(0.3, 20 * drill.scale))
+    if drill.state.get("pending") and time.monotonic() - drill.state.get("last_retry", 0) >= every:
         _retry_pending(drill)
 
 

@@ -3,6 +3,7 @@ each leaving it clean for the next (the next one's steady-state check would fail
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -67,3 +68,24 @@ def test_a_drill_on_a_stack_not_in_a_steady_state_changes_nothing(endpoints: Pat
         wait_for(lambda: not snapshot(endpoints)["in_alarm"], timeout=60, what="no alarm in ALARM")
     assert not report["passed"] and "CustomerAccounting dlq DLQ holds 1" in report["reason"]
     assert [s["name"] for s in report["steps"]] == ["steady state", "stopped"]
+
+
+def metrics_of(*modules: str) -> pytest.MarkDecorator:
+    """These drills' alarms read metrics the local cloud publishes once AWS/SNS and AWS/ApiGateway exist there."""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    return pytest.mark.skipif(bool(missing), reason=f"the local cloud publishes no such metrics yet ({missing})")
+
+
+@metrics_of("local.sns.metrics")
+def test_delivery_denied(endpoints: Path, target):
+    report = drill(endpoints, "delivery-denied", "--service", "CustomerAccounting")
+    assert_passed(report, "AWS/SNS NumberOfNotificationsFailed", "AWS/SQS ApproximateNumberOfMessagesVisible")
+    assert report["details"]["redriven"] == report["rides_sent"]
+
+
+@metrics_of("local.apigateway.metrics")
+def test_producer_failure(endpoints: Path):
+    report = drill(endpoints, "producer-failure")
+    assert_passed(report, "AWS/ApiGateway 5XXError", "AWS/Lambda Throttles")
+    statuses = report["details"]["statuses"]
+    assert statuses["201"] == report["rides_sent"] == 10 and statuses["500"] >= 10  # each ride refused, then stored

@@ -264,7 +264,8 @@ class LocalCloud(CloudControls):
     def endpoints(self) -> dict[str, Any]:
         return {"api_url": self.api_url, "aws_endpoint_url": self.aws_endpoint_url, "region": self.options.region,
                 "stack_name": self.deployment.stack_name if self.deployment else None, "outputs": self.outputs,
-                "ca_bundle": self.ca_bundle, "logs": str(self.options.log_dir)}
+                "ca_bundle": self.ca_bundle, "logs": str(self.options.log_dir),
+                "time_scale": self.options.time_scale}  # how fast its clock runs: drills scale their waits by it
 
     def _invoke_policy(self, route: Any) -> tuple[bool, int | None]:
         """Whether API Gateway may invoke the route's function (its Lambda permission), and the function's

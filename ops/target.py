@@ -55,6 +55,7 @@ class Target:
     session: Any
     endpoint_url: str | None = None  # the local cloud's AWS endpoint; None: AWS itself
     ca_bundle: str | None = None  # the local cloud's CA (its endpoint speaks HTTPS)
+    time_scale: float = 1.0  # real seconds per cloud second: the local cloud's TIME_SCALE; 1 on AWS
     _clients: ClientCache | None = field(default=None, repr=False)
 
     def client(self, name: str, *, pool: int = 32) -> Any:
@@ -128,7 +129,8 @@ def target_from_endpoints(endpoints: dict[str, Any]) -> Target:
     return Target(kind="local", stack_name=str(endpoints.get("stack_name") or default_stack_name()), region=region,
                   outputs={k: str(v) for k, v in endpoints["outputs"].items()},
                   session=local_session(region), endpoint_url=str(endpoints["aws_endpoint_url"]),
-                  ca_bundle=str(endpoints["ca_bundle"]) if endpoints.get("ca_bundle") else None)
+                  ca_bundle=str(endpoints["ca_bundle"]) if endpoints.get("ca_bundle") else None,
+                  time_scale=float(endpoints.get("time_scale") or 1.0))
 
 
 def aws_target(stack: str | None = None, *, region: str | None = None, profile: str | None = None) -> Target:

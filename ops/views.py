@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ops.dlq import DeadLetter, RedriveResult
+from ops.drill import DrillResult, Step
 from ops.mappings import MappingState
 from ops.pending_rides import PendingRide, Republished
 from ops.permissions import Permissions
@@ -256,3 +257,31 @@ def smoke_table(report: SmokeReport) -> Table:
     for check in report.checks:
         table.add_row(check.name, _yes(check.ok), check.detail)
     return table
+
+
+def drill_step(step: Step, stack_name: str = "") -> Text:
+    """One line of a drill's timeline: elapsed time, a mark, the step, what happened."""
+    mark = Text("\u2713 ", style="green") if step.ok else Text("\u2717 ", style="bold red")
+    name = step.name.replace(f" {stack_name}-", " ", 1) if stack_name else step.name  # alarms without the prefix
+    style = "bold red" if step.name.startswith("ALARM") else "green" if step.name.startswith("OK ") else "bold"
+    return Text.assemble(Text(f"{step.elapsed:7.1f} s  ", style="dim"), mark, Text(name, style=style),
+                         Text(f"  {step.detail}" if step.detail else ""))
+
+
+def drill_summary(result: DrillResult) -> Group:
+    """After the timeline: each alarm that fired, and the verdict."""
+    table = Table(title=f"Drill {result.scenario}" + (f" on {result.service}" if result.service else "")
+                  + f" ({result.stack}, {result.target}): " + ("PASSED" if result.passed else "FAILED"),
+                  caption=None if result.time_scale == 1 else
+                  f"times in real seconds; the local cloud's clock runs {1 / result.time_scale:g}x faster")
+    for name in ("alarm", "metric", "expected", "to ALARM", "to OK", "notified"):
+        table.add_column(name, justify="right" if name.startswith("to") else "left")
+    told = {(n["alarm"], n["state"]) for n in result.notifications}
+    for alarm in result.alarms_fired:
+        table.add_row(_short(alarm.name, result.stack), alarm.metric, _yes(alarm.expected),
+                      shown(alarm.seconds_to_alarm, "{:g} s"), shown(alarm.seconds_to_ok, "{:g} s"),
+                      ", ".join(s for s in ("ALARM", "OK") if (alarm.name, s) in told) or NONE)
+    verdict = Text(f"{result.rides_sent} rides sent, lost {shown(result.lost, '{}')}, in a DLQ "
+                   f"{shown(result.in_dlq, '{}')}; {result.elapsed_seconds:g} s"
+                   + (f"; {result.reason}" if result.reason else ""), style="green" if result.passed else "bold red")
+    return Group(table, verdict)

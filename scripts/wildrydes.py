@@ -27,7 +27,7 @@ from ops.send import send as send_rides
 from ops.smoke import run_smoke
 from ops.target import ROOT, default_stack_name
 from ops.watch import snapshot as take_snapshot
-from scripts import mapping_commands, permissions_command
+from scripts import drill_command, mapping_commands, permissions_command
 from scripts.cli import (
     EndpointsOption,
     JsonOption,
@@ -51,6 +51,7 @@ rides_app = typer.Typer(no_args_is_help=True, help="Rides stuck PENDING in the R
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(rides_app, name="rides")
 mapping_commands.register(app)
+drill_command.register(app)
 permissions_command.register(app)
 
 # -- send ---------------------------------------------------------------------------------------------------

@@ -78,6 +78,8 @@ class RideCompletionStack(Stack):
                                            "attach to a caller's role to let it POST rides (SigV4-signed)")}
                if self.unicorn_management.ride_submitter else {}),
             "RidesTableName": (self.unicorn_management.table.table_name, "rides as submitted"),
+            "ProducerFunctionName": (self.unicorn_management.function.function_name,
+                                     "the producer behind the API (wildrydes drill producer-failure)"),
             "AlarmTopicArn": (self.monitoring.alarm_topic.topic_arn, "ops alarms"),
             "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
         }

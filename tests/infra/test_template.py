@@ -290,7 +290,7 @@ def test_no_email_subscription_unless_configured(template):
 
 def test_outputs_name_every_endpoint(template_json):
     expected = {"ApiUrl", "RideSubmitterPolicyArn", "RideCompletionTopicArn", "RidesTableName", "AlarmTopicArn",
-                "DashboardName"}
+                "ProducerFunctionName", "DashboardName"}
     for name in SERVICES:
         expected |= {f"{name}QueueUrl", f"{name}DlqUrl", f"{name}SubscriptionDlqUrl", f"{name}TableName",
                      f"{name}FunctionName"}

@@ -9,6 +9,7 @@ cloud's other process, tests, the demo and `wildrydes`:
     POST authorize                                a decision for a service principal (API Gateway -> Lambda)
     POST execute-api                              an AWS_IAM method's caller judged (local/iam/execute_api.py)
     GET  permissions                              every decision: denied, used, and the stack's unused grants
+    POST logs                                     log events of the other process: {group: {stream: [[ms, message]]}}
 """
 
 from __future__ import annotations
@@ -61,6 +62,11 @@ class Control:
             asked = _body(environ)
             return respond(start_response, "200 OK", execute_api.judge(self.enforcer, asked if isinstance(
                 asked, dict) else {}))
+        if method == "POST" and parts == ["logs"] and aws.log_ingest:
+            batch = _body(environ)
+            if not isinstance(batch, dict):
+                return respond(start_response, "400 Bad Request", {"message": "logs takes {group: {stream: events}}"})
+            return respond(start_response, "200 OK", aws.log_ingest.ingest(batch))
         if len(parts) >= 2 and parts[0] == "mappings":
             return self._mapping(method, parts, start_response)
         return respond(start_response, "404 Not Found", {"message": f"no such endpoint: {method} {'/'.join(parts)}"})

@@ -37,10 +37,16 @@ class LogIngest:
                     self.logs.create_log_group(group, {})
                 log_group = self.logs.groups[group]
                 for stream, events in streams.items():
-                    if stream not in log_group.streams:
-                        self.logs.create_log_stream(group, stream)
-                    self.logs.put_log_events(group, stream, [{"timestamp": int(t), "message": str(m)}
-                                                             for t, m in events])
+                    events = sorted(events, key=lambda event: event[0])  # PutLogEvents wants time order
+                    try:
+                        if stream not in log_group.streams:
+                            self.logs.create_log_stream(group, stream)
+                        self.logs.put_log_events(group, stream, [{"timestamp": int(t), "message": str(m)}
+                                                                 for t, m in events if m])
+                    except Exception as error:  # one bad stream never holds back (or repeats) the others
+                        if self.on_error:
+                            self.on_error(f"log events for {group} {stream} refused: {error}")
+                        continue
                     stored += len(events)
                     for _, message in events:
                         for namespace, data in emf.extract(str(message)):

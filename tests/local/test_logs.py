@@ -116,4 +116,10 @@ def test_the_aws_cli_filters_log_events_with_a_pattern(local_cloud):
     assert messages and all(m.startswith(("START ", "REPORT ")) for m in messages)
     assert [e["timestamp"] for e in answer["events"]] == sorted(e["timestamp"] for e in answer["events"])
     json_lines = events(local_cloud, group, '{ $.level = "INFO" && $.message = "ride*" }')
+    # what `aws logs tail` (CLI v2) sends: interleaved, a start time, pages followed by nextToken
+    since = answer["events"][0]["timestamp"]
+    pages = local_cloud.clients.client("logs").get_paginator("filter_log_events").paginate(
+        logGroupName=group, interleaved=True, startTime=since, limit=2)
+    tailed = [e["message"] for page in pages for e in page["events"]]
+    assert len(tailed) > 2 and len(tailed) == len(events(local_cloud, group, startTime=since))
     assert json_lines and all(json.loads(e["message"])["message"] == "ride published" for e in json_lines)

@@ -82,6 +82,7 @@ class LocalAws:
         overrides = {} if o.failure_rate is None else {"FAILURE_RATE": str(o.failure_rate)}
         deployer = Deployer(clients, o.region)
         deployment = self.deployment = deployer.deploy(stack, environment_overrides=overrides)
+        self.log_ingest.may_write = self.roles.log_writer({f.group: f.name for f in deployment.functions.values()})
         self.stack_reads = StackReads(deployment, stack.template, o.region, events=deployer.events)
         self.names = {m.uuid: m.function.logical_id for m in deployment.mappings}
         self._know_the_stack(stack.template, deployment, deployer.aws_managed)

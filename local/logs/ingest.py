@@ -5,6 +5,9 @@ A group that does not exist is created, as Lambda creates `/aws/lambda/<name>` o
 LoggingConfig group exists already); a stream is created on first use. Events are stored as PutLogEvents
 stores them (older than 14 days or over 2 hours ahead are dropped). Each event that is valid EMF
 (local/logs/emf.py) becomes PutMetricData in its namespace, with the event's `_aws.Timestamp`.
+`may_write(group, stream, new)`, when given, decides whether a stream's events are taken at all (Lambda
+writes as the function's role: local/lambda_service/roles.py), asked for every stream of every batch, so
+that a grant removed at run time takes effect within a flush.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ from local.logs.shipper import Batch
 
 
 class LogIngest:
-    def __init__(self, account: str, region: str, on_error: Callable[[str], None] | None = None) -> None:
+    def __init__(self, account: str, region: str, on_error: Callable[[str], None] | None = None,
+                 may_write: Callable[[str, str, bool], bool] | None = None) -> None:
         from moto.cloudwatch.models import cloudwatch_backends
         from moto.logs.models import logs_backends
 
         self.logs = logs_backends[account][region]
         self.cloudwatch = cloudwatch_backends[account][region]
-        self.on_error = on_error
+        self.on_error, self.may_write = on_error, may_write
         self.lock = threading.Lock()  # moto's log streams are not safe for concurrent writes
         self.events = self.metrics = 0
 
@@ -38,6 +42,8 @@ class LogIngest:
                 log_group = self.logs.groups[group]
                 for stream, events in streams.items():
                     events = sorted(events, key=lambda event: event[0])  # PutLogEvents wants time order
+                    if self.may_write and not self.may_write(group, stream, stream not in log_group.streams):
+                        continue
                     try:
                         if stream not in log_group.streams:
                             self.logs.create_log_stream(group, stream)

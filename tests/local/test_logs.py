@@ -15,7 +15,7 @@ import httpx
 from local.cloud import LocalCloud
 from tests.factories import SAMPLE_RIDE
 from tests.local.conftest import ROOT_SIGNER, aws_cli, effect_ids, post_ride, wait_for
-from tests.local.test_enforcement import actions, producer, role_statement_removed
+from tests.local.test_enforcement import actions, producer, role_of, role_statement_removed
 
 STREAM = re.compile(r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}")
 
@@ -123,3 +123,21 @@ def test_the_aws_cli_filters_log_events_with_a_pattern(local_cloud):
     tailed = [e["message"] for page in pages for e in page["events"]]
     assert len(tailed) > 2 and len(tailed) == len(events(local_cloud, group, startTime=since))
     assert json_lines and all(json.loads(e["message"])["message"] == "ride published" for e in json_lines)
+
+
+def test_lambda_writes_logs_as_the_functions_role_and_drops_them_without_the_grant(local_cloud):
+    function, iam = producer(local_cloud), local_cloud.clients.client("iam")
+    group, role = group_of(local_cloud, "UnicornManagementSubmitRideCompletion"), role_of(local_cloud, function.name)
+    iam.put_role_policy(RoleName=role, PolicyName="no-logs", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "logs:PutLogEvents", "Resource": "*"}]}))
+    try:  # the function still works; its lines never reach the group, as on AWS
+        dropped = post_ride(local_cloud.outputs["ApiUrl"], SAMPLE_RIDE)[1]["id"]
+        wait_for(lambda: any("logs:PutLogEvents" in p for p in local_cloud.status()["problems"]), timeout=5,
+                 what="the refusal reported")
+    finally:
+        iam.delete_role_policy(RoleName=role, PolicyName="no-logs")
+    kept = post_ride(local_cloud.outputs["ApiUrl"], SAMPLE_RIDE)[1]["id"]
+    wait_for(lambda: events(local_cloud, group, f'"{kept}"'), what="the next ride's lines")
+    assert events(local_cloud, group, f'"{dropped}"') == []
+    used = {(row["principal"].rsplit("/", 1)[-1], row["action"]) for row in local_cloud.permissions()["used"]}
+    assert (role, "logs:PutLogEvents") in used, sorted(a for a in used if a[1].startswith("logs:"))

@@ -36,6 +36,8 @@ class FunctionSpec:
     memory_mb: int
     log_group: str = ""  # LoggingConfig.LogGroup, else /aws/lambda/<name> (see `group`)
     log_format: str = "Text"  # LoggingConfig.LogFormat: Text or JSON
+    application_log_level: str = ""  # LoggingConfig's (JSON only): AWS_LAMBDA_LOG_LEVEL, which Powertools honours
+    system_log_level: str = ""  # LoggingConfig's (JSON only): WARN drops the platform lines
 
     @property
     def group(self) -> str:
@@ -214,7 +216,9 @@ class Deployer:
                 code_dir=asset.source, environment=environment,
                 timeout_seconds=int(config.get("Timeout", 3)), memory_mb=int(config.get("MemorySize", 128)),
                 log_group=str(logging_config.get("LogGroup", "")),
-                log_format=str(logging_config.get("LogFormat", "Text")))
+                log_format=str(logging_config.get("LogFormat", "Text")),
+                application_log_level=str(logging_config.get("ApplicationLogLevel", "")),
+                system_log_level=str(logging_config.get("SystemLogLevel", "")))
 
     def _mappings(self, stack: Stack, deployment: Deployment, resolver: Resolver) -> None:
         lambda_client, sqs = self.aws.client("lambda"), self.aws.client("sqs")

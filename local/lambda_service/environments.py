@@ -108,6 +108,8 @@ class ExecutionEnvironment:
             "LAMBDA_TASK_ROOT": str(self.function.code_dir), "PYTHONDONTWRITEBYTECODE": "1"})
         if self.function.log_format == "JSON":
             environment["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+            if self.function.application_log_level:
+                environment["AWS_LAMBDA_LOG_LEVEL"] = self.function.application_log_level
         environment.update(self.function.environment)
         return environment
 
@@ -165,6 +167,13 @@ class ExecutionEnvironment:
             log.write(line + "\n")
         self._ship([(int(time.time() * 1000), line)])
 
+    def _frame(self, report: lambda_lines.Report, lines: list[tuple[int, str]]) -> None:
+        """An invocation's lines, framed as Lambda frames them, to the function's log group."""
+        f = self.function
+        if self.log_sink and self.stream:
+            self.log_sink(f.group, self.stream, lambda_lines.invocation(
+                report, lines, json_format=f.log_format == "JSON", system_level=f.system_log_level))
+
     def _ship(self, events: list[tuple[int, str]]) -> None:
         if self.log_sink and events and self.stream:
             self.log_sink(self.function.group, self.stream, events)
@@ -197,7 +206,6 @@ class ExecutionEnvironment:
                    "invoked_function_arn": f"arn:aws:lambda:{self.region}:"
                                            f"{ACCOUNT}:function:{f.name}",
                    "aws_request_id": request_id}
-        json_format, stream = f.log_format == "JSON", self.stream
         started_ms, started = int(time.time() * 1000), time.monotonic()
         init_ms, self.init_ms = self.init_ms, None
         try:
@@ -205,28 +213,22 @@ class ExecutionEnvironment:
         except (BrokenPipeError, OSError):
             self.reset()
             raise InvocationError("Runtime.ExitError", "the environment died") from None
-        def framed_failure(**how: Any) -> None:  # the process is gone, and its output with it
-            if self.log_sink:
-                self.log_sink(f.group, stream, [lambda_lines.start(request_id, started_ms, json_format),
-                                                *lambda_lines.finish(lambda_lines.Report(
-                                                    request_id, started_ms, (time.monotonic() - started) * 1000,
-                                                    f.memory_mb, 0, init_ms, **how), json_format)])
+
+        def failed(**how: Any) -> lambda_lines.Report:  # the process is gone, and its output with it
+            return lambda_lines.Report(request_id, started_ms, (time.monotonic() - started) * 1000, f.memory_mb, 0,
+                                       init_ms, **how)
         try:
             answer = self._receive(budget)
         except InvocationError:
-            framed_failure(exited=True)
+            self._frame(failed(exited=True), [])
             raise
         if answer is None:
             self.reset()  # Lambda resets an environment whose invocation timed out
-            framed_failure(timed_out_after=float(f.timeout_seconds))
+            self._frame(failed(timed_out_after=float(f.timeout_seconds)), [])
             raise InvocationError("Sandbox.Timedout", f"Task timed out after {f.timeout_seconds:.2f} seconds")
-        if self.log_sink:
-            self.log_sink(f.group, stream, [
-                lambda_lines.start(request_id, started_ms, json_format), *[(t, m) for t, m in answer.get("logs", [])],
-                *lambda_lines.finish(lambda_lines.Report(request_id, started_ms, float(answer.get("duration_ms", 0)),
-                                                         f.memory_mb, int(answer.get("max_memory_mb", 0)), init_ms,
-                                                         ended_ms=int(time.time() * 1000)),
-                                     json_format)])
+        self._frame(lambda_lines.Report(request_id, started_ms, float(answer.get("duration_ms", 0)), f.memory_mb,
+                                        int(answer.get("max_memory_mb", 0)), init_ms, ended_ms=int(time.time() * 1000)),
+                    [(t, m) for t, m in answer.get("logs", [])])
         if not answer.get("ok"):
             raise InvocationError(answer.get("errorType", "Error"), answer.get("errorMessage", ""),
                                   "".join(answer.get("trace", [])))

@@ -91,6 +91,9 @@ class _Captured(io.TextIOBase):
     def encoding(self) -> str:  # type: ignore[override]
         return str(self.target.encoding)
 
+    def __getattr__(self, name: str) -> Any:  # buffer, errors, reconfigure...: the file's own (not captured)
+        return getattr(self.target, name)
+
 
 LINES: list[list[Any]] = []
 OUT = ERR = None  # the captured streams, once in the sandbox

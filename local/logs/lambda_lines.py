@@ -10,7 +10,8 @@ formats": each execution environment writes to a stream of its own, named `YYYY/
     REPORT RequestId: <id>\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 90 MB\t
 
 (`Init Duration` after a cold start; `Status: timeout` and the "Task timed out" line when it timed out;
-`Status: error` with `Runtime.ExitError` when the process died).
+`Status: error` with `Runtime.ExitError` when the process died). With JSON and a SystemLogLevel of WARN,
+Lambda writes no platform lines at all (they are INFO).
 In JSON the same are `platform.start` and `platform.report` objects, and there is no END line. Since
 August 2025 the init of an on-demand function is billed, so a cold start's Billed Duration includes it.
 """
@@ -86,3 +87,10 @@ def finish(report: Report, json_format: bool) -> list[Event]:
     if r.exited:
         report_line += "Status: error\tError Type: Runtime.ExitError"
     return [*lines, (at, f"END RequestId: {r.request_id}"), (at, report_line)]
+
+
+def invocation(report: Report, lines: list[Event], *, json_format: bool, system_level: str = "") -> list[Event]:
+    """An invocation's events: START, the function's own lines, then the closing lines."""
+    if json_format and system_level == "WARN":
+        return lines
+    return [start(report.request_id, report.started_ms, json_format), *lines, *finish(report, json_format)]

@@ -52,6 +52,14 @@ def test_json_format_writes_platform_records_and_no_end_line():
         "initDurationMs": 100.0}}
 
 
+def test_an_invocation_is_its_lines_framed_unless_json_logs_keep_only_warnings_of_the_system():
+    report, lines = lambda_lines.Report(REQUEST, 5, 1.0, 128, 60), [(6, "hello")]
+    framed = lambda_lines.invocation(report, lines, json_format=False)
+    assert [m.split(" ")[0] for _, m in framed] == ["START", "hello", "END", "REPORT"]
+    assert len(lambda_lines.invocation(report, lines, json_format=True, system_level="INFO")) == 3
+    assert lambda_lines.invocation(report, lines, json_format=True, system_level="WARN") == lines
+
+
 def test_the_access_log_format_is_filled_as_api_gateway_fills_it():
     log_format = ('{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":'
                   '"$context.requestTime","status":"$context.status","caller":"$context.identity.caller"}')

@@ -45,6 +45,8 @@ from local.lambda_service.event_source_mappings import MappingService, install
 from local.lambda_service.metrics import NAMESPACE, LambdaMetrics
 from local.lambda_service.pollers import MappingSettings, QueuePoller
 from local.lambda_service.roles import LambdaRoles
+from local.logs.ingest import LogIngest
+from local.logs.shipper import LogShipper
 from local.options import ACCOUNT, AwsOptions, worker_environment
 from local.sns import delivery
 from local.sns import metrics as sns_metrics
@@ -70,6 +72,8 @@ class LocalAws:
         self.stack_reads: StackReads | None = None
         self.alarms = AlarmService(self.enforcer, ACCOUNT, options.region, time_scale=options.time_scale,
                                    on_problem=self.report)
+        self.log_ingest: LogIngest | None = None  # CloudWatch Logs: what the functions and the API write
+        self.shipper: LogShipper | None = None
 
     # -- start ----------------------------------------------------------------------------------
     def start(self) -> dict[str, Any]:
@@ -85,10 +89,13 @@ class LocalAws:
         sns_metrics.install(topics)
         put_metric_data.install(on_stored=self.alarms.store.add)
         alarm_service.install(self.alarms)
+        self.log_ingest = LogIngest(ACCOUNT, o.region, on_error=self.report)
+        self.shipper = LogShipper(self.log_ingest.ingest, on_error=self.report).start()
         clients = local_clients(self.endpoint_url, o.region, self.ca_bundle)
         overrides = {} if o.failure_rate is None else {"FAILURE_RATE": str(o.failure_rate)}
         deployer = Deployer(clients, o.region)
         deployment = self.deployment = deployer.deploy(stack, environment_overrides=overrides)
+        self.log_ingest.may_write = self.roles.log_writer({f.group: f.name for f in deployment.functions.values()})
         self.stack_reads = StackReads(deployment, stack.template, o.region, events=deployer.events)
         self.names = {m.uuid: m.function.logical_id for m in deployment.mappings}
         self._know_the_stack(stack.template, deployment, deployer.aws_managed)
@@ -162,7 +169,7 @@ class LocalAws:
             return ExecutionEnvironment(function, zygote=self.zygote, aws_environment=session,
                                         log_path=log,
                                         init_slots=init_slots, init_limit_seconds=o.init_limit_seconds,
-                                        observer=self.metrics)
+                                        observer=self.metrics, log_sink=self.shipper.put if self.shipper else None)
 
         return QueuePoller(name, settings, queue=QueueAccess(esm.event_source_arn, o.region),
                            environment_factory=environment_factory, time_scale=o.time_scale, on_error=self.report,
@@ -205,6 +212,8 @@ class LocalAws:
         if self.publisher:
             self.publisher.stop()
         self.mappings.stop()
+        if self.shipper:
+            self.shipper.stop()
         self.zygote.close()
         if self.server:  # its threads hold keep-alive connections: not waited for (the process exits next)
             threading.Thread(target=self.server.stop, daemon=True, name="server-stop").start()

@@ -30,6 +30,7 @@ from local.cloudformation.deployment import Deployment
 from local.cloudwatch.publisher import MetricsPublisher, publish_interval
 from local.lambda_service.environments import ExecutionEnvironment, FunctionPool, Zygote
 from local.lambda_service.metrics import NAMESPACE, LambdaMetrics
+from local.logs.shipper import Batch, LogShipper
 from local.options import ACCOUNT, INIT_LIMIT_SECONDS, AwsOptions, worker_environment
 
 # boto3 (local.clients) and uvicorn (local.apigateway.front_door) are imported once the AWS process is on its
@@ -88,6 +89,7 @@ class LocalCloud(CloudControls):
         self.own_problems: list[str] = []
         self.metrics = LambdaMetrics()
         self.publisher: MetricsPublisher | None = None
+        self.shipper: LogShipper | None = None  # the logs of the API and its functions, to the AWS process
         self.zygote = Zygote()
         self.aws_endpoint_url = self.ca_bundle = ""
         self._invoke_decisions: dict[str, tuple[float, tuple[bool, int | None]]] = {}
@@ -116,6 +118,7 @@ class LocalCloud(CloudControls):
 
             self._wait_for_aws()
             self.clients = local_clients(self.aws_endpoint_url, o.region, self.ca_bundle)
+            self.shipper = LogShipper(self._ship_logs, on_error=self._problem).start()
             self._start_api()
             self._control("POST", "stack-outputs", self.outputs)  # describe-stacks shows the local API URL
         except BaseException:
@@ -185,7 +188,8 @@ class LocalCloud(CloudControls):
 
                 return ExecutionEnvironment(f, zygote=self.zygote, aws_environment=session,
                                             log_path=o.log_dir / f"{f.logical_id}.log", init_slots=init_slots,
-                                            init_limit_seconds=o.init_limit_seconds, observer=self.metrics)
+                                            init_limit_seconds=o.init_limit_seconds, observer=self.metrics,
+                                            log_sink=self.shipper.put if self.shipper else None)
 
             self.pools[f.logical_id] = FunctionPool(f, size=o.api_environments, factory=factory)
         if d.routes:
@@ -194,7 +198,8 @@ class LocalCloud(CloudControls):
                                     log_path=o.log_dir / "api.log", concurrency_limit=o.function_concurrency,
                                     on_throttle=self.metrics.throttled, on_error=self._problem,
                                     invoke_policy=self._invoke_policy, throttle=StageThrottle(d.method_settings),
-                                    judge_caller=self._judge_caller, metrics=ApiMetrics(d.api_name, d.stage))
+                                    judge_caller=self._judge_caller, metrics=ApiMetrics(d.api_name, d.stage),
+                                    access_log=self._access_log())
             except OSError as error:
                 raise LocalCloudError(f"the local API cannot listen on {HOST}:{o.api_port}: "
                                       f"{error.strerror}") from error
@@ -211,6 +216,22 @@ class LocalCloud(CloudControls):
         if "result" not in answer:
             raise LocalCloudError(f"the local CloudWatch refused {Namespace} metrics: {answer.get('message')}")
 
+    def _access_log(self) -> Any:
+        """The stage's access log (None if it has none), written through this process's shipper."""
+        from local.apigateway.access_log import AccessLog
+
+        d = self.deployment
+        if d is None or not d.access_log_group or self.shipper is None:
+            return None
+        return AccessLog(d.access_log_group, d.access_log_format, self.shipper.put, stage=d.stage,
+                         api_id=d.rest_api_id, account=ACCOUNT)
+
+    def _ship_logs(self, batch: Batch) -> None:
+        """One POST per flush to the AWS process, which stores them (local/logs/ingest.py)."""
+        answer = self._control("POST", "logs", batch)
+        if not isinstance(answer, dict) or "events" not in answer:
+            raise LocalCloudError(f"the AWS process did not take the logs: {answer}")
+
     def _prewarm(self) -> None:
         """One environment per API function, after ready: the first request finds it warm."""
         for pool in list(self.pools.values()):
@@ -225,6 +246,9 @@ class LocalCloud(CloudControls):
         if self.api:
             self.api.stop()
             self.api = None
+        if self.shipper:  # the last lines, while the AWS process still takes them
+            shipper, self.shipper = self.shipper, None
+            shipper.stop()
         if self.aws:
             aws, self.aws = self.aws, None
             if aws.stdin:

@@ -12,6 +12,7 @@ cloud's other process, tests, the demo and `wildrydes`:
     POST metrics                                  {"Namespace", "MetricData"}: what a service of the other
                                                   process publishes (AWS/ApiGateway, AWS/Lambda)
     POST metrics/flush                            publish what this process's services counted, now
+    POST logs                                     log events of the other process: {group: {stream: [[ms, message]]}}
 """
 
 from __future__ import annotations
@@ -71,6 +72,11 @@ class Control:
         if method == "POST" and parts == ["metrics", "flush"] and aws.publisher:
             aws.publisher.flush()
             return respond(start_response, "200 OK", {"result": "published"})
+        if method == "POST" and parts == ["logs"] and aws.log_ingest:
+            batch = _body(environ)
+            if not isinstance(batch, dict):
+                return respond(start_response, "400 Bad Request", {"message": "logs takes {group: {stream: events}}"})
+            return respond(start_response, "200 OK", aws.log_ingest.ingest(batch))
         if len(parts) >= 2 and parts[0] == "mappings":
             return self._mapping(method, parts, start_response)
         return respond(start_response, "404 Not Found", {"message": f"no such endpoint: {method} {'/'.join(parts)}"})

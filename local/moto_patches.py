@@ -36,6 +36,10 @@
    data again (~0.2 s each): most of the local cloud's start-up. The regions of a service cannot change
    while the process runs, so one session answers and the answers are kept.
 
+5. FilterLogEvents as CloudWatch Logs answers it: filter patterns moto does not understand no longer match
+   every event, events come in time order across streams, `logStreamNamePrefix` is honoured
+   (local/logs/moto_filter.py, which says what moto does instead).
+
 `tests/local/test_moto_patches.py` shows moto still needs each (so this file is still needed) and that
 results stay exact; `make bench` measures what they buy (bench/results/).
 """
@@ -60,6 +64,7 @@ from moto.moto_api._internal import mock_random
 from moto.sqs import models as sqs_models
 from moto.sqs.models import Queue, SQSBackend
 
+from local.logs import moto_filter
 from local.sqs import move_tasks
 from local.sqs.queues import QUEUE_LOCK as _queue_lock
 
@@ -228,10 +233,12 @@ def apply() -> None:
     _originals["boto3_session.get_available_regions"] = boto3.session.Session.get_available_regions
     boto3.session.Session.get_available_regions = _available_regions  # type: ignore[method-assign]
     move_tasks.install()
+    moto_filter.install()
 
 
 def remove() -> None:
     move_tasks.uninstall()
+    moto_filter.uninstall()
     owners = {"Queue": Queue, "SQSBackend": SQSBackend, "backends": backends, "core_responses": core_responses,
               "sqs_models": sqs_models, "boto3_session": boto3.session.Session}
     for key, original in _originals.items():

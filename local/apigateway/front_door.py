@@ -46,6 +46,7 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from local.apigateway.access_log import AccessLog
 from local.apigateway.metrics import ApiMetrics
 from local.apigateway.throttling import StageThrottle
 from local.cloudformation.deployment import Route
@@ -103,6 +104,14 @@ class HalfCloseAware(H11Protocol):
             self.transport.close()
 
 
+def _message(body: bytes) -> str | None:
+    """The message of an answer API Gateway gave itself ($context.error.message)."""
+    try:
+        return str(json.loads(body).get("message"))
+    except (ValueError, AttributeError):
+        return None
+
+
 class _Disconnected(Exception):
     """The client went away before its request had fully arrived: nothing is invoked."""
 
@@ -111,7 +120,8 @@ class LocalApi:
     def __init__(self, routes: list[Route], pools: dict[str, FunctionPool], *, stage: str, host: str, port: int,
                  log_path: Path, concurrency_limit: int, on_throttle: Any = None, on_error: Any = None,
                  invoke_policy: Any = None, throttle: StageThrottle | None = None, judge_caller: Any = None,
-                 metrics: ApiMetrics | None = None) -> None:
+                 metrics: ApiMetrics | None = None, access_log: AccessLog | None = None) -> None:
+        self.access_log = access_log
         self.routes = {(r.method, f"/{stage}{r.path}"): r for r in routes}
         self.pools = pools
         self.concurrency_limit, self.on_throttle, self.on_error = concurrency_limit, on_throttle, on_error
@@ -165,7 +175,7 @@ class LocalApi:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        started, timing = time.monotonic(), dict[str, float]()
+        started, at, timing = time.monotonic(), time.time(), dict[str, float]()
         try:
             status, headers, body = await self._answer(scope, receive, timing)
         except _Disconnected:
@@ -179,6 +189,13 @@ class LocalApi:
         raw_headers += [(b"content-length", str(len(body)).encode()), (b"x-amzn-requestid", request_id.encode())]
         await send({"type": "http.response.start", "status": status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+        if self.access_log:
+            route = self.routes.get((scope["method"], scope["path"]))
+            self.access_log.record(
+                request_id=request_id, started=at, method=scope["method"], path=scope["path"],
+                resource_path=route.path if route else None, status=status, response_length=len(body), scope=scope,
+                identity=scope.get("localcloud.identity", {}), error_message=headers.get("x-amzn-ErrorType") and (
+                    _message(body)))
 
     async def _answer(self, scope: dict[str, Any], receive: Any, timing: dict[str, float]) -> Answer:
         headers: dict[str, str] = {}
@@ -204,6 +221,7 @@ class LocalApi:
                 return int(judged.get("status", 403)), {"Content-Type": JSON, "x-amzn-ErrorType": str(
                     judged.get("error_type", "AccessDeniedException"))}, json.dumps(judged.get("body", {})).encode()
             identity = dict(judged.get("identity") or {})
+            scope["localcloud.identity"] = identity
         event = self._event(route, scope, headers, multi, body, identity)
         return await self._invoke(route, event, timing)
 

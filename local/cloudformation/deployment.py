@@ -34,6 +34,14 @@ class FunctionSpec:
     environment: dict[str, str]
     timeout_seconds: int
     memory_mb: int
+    log_group: str = ""  # LoggingConfig.LogGroup, else /aws/lambda/<name> (see `group`)
+    log_format: str = "Text"  # LoggingConfig.LogFormat: Text or JSON
+    application_log_level: str = ""  # LoggingConfig's (JSON only): AWS_LAMBDA_LOG_LEVEL, which Powertools honours
+    system_log_level: str = ""  # LoggingConfig's (JSON only): WARN drops the platform lines
+
+    @property
+    def group(self) -> str:
+        return self.log_group or f"/aws/lambda/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,8 @@ class Deployment:
     filter_policies: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # endpoint ARN -> policy
     parameters: dict[str, str] = field(default_factory=dict)  # template parameter -> the value deployed
     method_settings: list[dict[str, Any]] = field(default_factory=list)  # the stage's, resolved (throttling)
+    access_log_group: str = ""  # the stage's AccessLogSetting: the log group its DestinationArn names
+    access_log_format: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """Plain data, for the process that hosts moto to tell the local cloud what it deployed."""
@@ -181,14 +191,14 @@ class Deployer:
             raise DeployError(f"{stack.name}: {error}") from error
         deployment = Deployment(stack_name=stack.name, region=self.region, physical_ids=dict(resolver.physical_ids),
                                 filter_policies=provisioner.filter_policies, parameters=values)
-        self._functions(stack, deployment, environment_overrides or {})
+        self._functions(stack, deployment, environment_overrides or {}, resolver)
         self._mappings(stack, deployment, resolver)
         self._routes(stack, deployment, resolver)
         deployment.outputs = {k: str(resolver.resolve(v["Value"]))
                               for k, v in stack.template.get("Outputs", {}).items()}
         return deployment
 
-    def _functions(self, stack: Stack, deployment: Deployment, overrides: dict[str, str]) -> None:
+    def _functions(self, stack: Stack, deployment: Deployment, overrides: dict[str, str], resolver: Resolver) -> None:
         lambda_client = self.aws.client("lambda")
         for logical_id, resource in stack.template["Resources"].items():
             if resource["Type"] != "AWS::Lambda::Function":
@@ -201,10 +211,15 @@ class Deployer:
                 environment.update(changed)
                 lambda_client.update_function_configuration(FunctionName=config["FunctionName"],
                                                             Environment={"Variables": environment})
+            logging_config = resolver.resolve(resource["Properties"].get("LoggingConfig", {}))
             deployment.functions[logical_id] = FunctionSpec(
                 logical_id=logical_id, name=config["FunctionName"], handler=config["Handler"],
                 code_dir=asset.source, environment=environment,
-                timeout_seconds=int(config.get("Timeout", 3)), memory_mb=int(config.get("MemorySize", 128)))
+                timeout_seconds=int(config.get("Timeout", 3)), memory_mb=int(config.get("MemorySize", 128)),
+                log_group=str(logging_config.get("LogGroup", "")),
+                log_format=str(logging_config.get("LogFormat", "Text")),
+                application_log_level=str(logging_config.get("ApplicationLogLevel", "")),
+                system_log_level=str(logging_config.get("SystemLogLevel", "")))
 
     def _mappings(self, stack: Stack, deployment: Deployment, resolver: Resolver) -> None:
         lambda_client, sqs = self.aws.client("lambda"), self.aws.client("sqs")
@@ -247,6 +262,11 @@ class Deployer:
                 deployment.rest_api_id = deployment.physical_ids[api]
                 deployment.api_name = str(resolver.resolve(resources[api]["Properties"].get("Name", api)))
                 deployment.method_settings = list(resolver.resolve(resource["Properties"].get("MethodSettings", [])))
+                access = resolver.resolve(resource["Properties"].get("AccessLogSetting", {}))
+                if access.get("DestinationArn"):  # arn:aws:logs:region:account:log-group:NAME (a group only)
+                    deployment.access_log_group = str(access["DestinationArn"]).split(":log-group:", 1)[-1]
+                    deployment.access_log_group = deployment.access_log_group.removesuffix(":*")
+                    deployment.access_log_format = str(access.get("Format", ""))
             if resource["Type"] != "AWS::ApiGateway::Method":
                 continue
             properties = resource["Properties"]

@@ -14,6 +14,10 @@ run as they do on Lambda, in parallel on every core. Three things keep that chea
   then reported (`Sandbox.Timedout`, naming the init). The handler is cut off at the function timeout
   (the environment is killed, as Lambda resets it). Synchronous callers (the API) share a pool of
   environments per function and wait for a free one, as a request on Lambda waits for a cold start.
+
+Each environment (each process: a reset starts a new one) writes to a log stream of its own in the
+function's log group, as Lambda does: its output, framed by START/END/REPORT (local/logs/lambda_lines.py),
+handed to `log_sink` (a local/logs/shipper.LogShipper's `put`) once the invocation is over.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any, Protocol
 
 from local.cloudformation.deployment import FunctionSpec
 from local.lambda_service.zygote import ForkedProcess, Zygote
+from local.logs import lambda_lines
 from local.options import ACCOUNT, INIT_LIMIT_SECONDS
 
 ROOT = str(Path(__file__).resolve().parents[2])  # the project: hidden from the functions' import path
@@ -61,14 +66,20 @@ class Observer(Protocol):
     def end(self, record: InvocationRecord) -> None: ...
 
 
+LogSink = Callable[[str, str, list[tuple[int, str]]], None]  # (group, stream, events)
+
+
 class ExecutionEnvironment:
     """One process for one function; started on its first invocation (a cold start), reused after."""
 
     def __init__(self, function: FunctionSpec, *, zygote: Zygote,
                  aws_environment: dict[str, str] | Callable[[], dict[str, str]], log_path: Path,
                  init_slots: threading.Semaphore, init_limit_seconds: float = INIT_LIMIT_SECONDS,
-                 observer: Observer | None = None) -> None:
+                 observer: Observer | None = None, log_sink: LogSink | None = None) -> None:
         self.function = function
+        self.log_sink = log_sink
+        self.stream = ""  # this process's log stream, named at its cold start
+        self.init_ms: float | None = None  # the init to report with the next invocation (a cold start's)
         self.zygote = zygote
         self.aws_environment = aws_environment
         self.region = "us-east-1"  # as the environment says, once started
@@ -93,8 +104,12 @@ class ExecutionEnvironment:
         environment.update({
             "AWS_LAMBDA_FUNCTION_NAME": self.function.name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.function.memory_mb),
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.function.name}",
+            "AWS_LAMBDA_LOG_GROUP_NAME": self.function.group, "AWS_LAMBDA_LOG_STREAM_NAME": self.stream,
             "LAMBDA_TASK_ROOT": str(self.function.code_dir), "PYTHONDONTWRITEBYTECODE": "1"})
+        if self.function.log_format == "JSON":
+            environment["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+            if self.function.application_log_level:
+                environment["AWS_LAMBDA_LOG_LEVEL"] = self.function.application_log_level
         environment.update(self.function.environment)
         return environment
 
@@ -105,6 +120,7 @@ class ExecutionEnvironment:
         with self.init_slots:
             if self.closed:
                 raise InvocationError("Runtime.ExitError", "the local cloud is stopping")
+            self.stream = lambda_lines.stream_name()
             try:
                 pid, self.connection = self.zygote.fork({
                     "code_dir": str(f.code_dir), "handler": f.handler, "environment": self._environment(),
@@ -125,6 +141,8 @@ class ExecutionEnvironment:
                         f"Task timed out after {budget:.2f} seconds: the init did not finish (it exceeded the "
                         f"{self.init_limit_seconds:g} s init limit and was retried inside the invocation)"))
                 budget -= time.monotonic() - waited
+        self._ship([(t, m) for t, m in first.get("logs", [])])
+        self.init_ms = first.get("init_ms")
         if not first.get("ready"):
             self.reset()
             raise InvocationError("Runtime.ImportModuleError",
@@ -147,6 +165,18 @@ class ExecutionEnvironment:
     def _log(self, line: str) -> None:
         with self.log_path.open("a") as log:
             log.write(line + "\n")
+        self._ship([(int(time.time() * 1000), line)])
+
+    def _frame(self, report: lambda_lines.Report, lines: list[tuple[int, str]]) -> None:
+        """An invocation's lines, framed as Lambda frames them, to the function's log group."""
+        f = self.function
+        if self.log_sink and self.stream:
+            self.log_sink(f.group, self.stream, lambda_lines.invocation(
+                report, lines, json_format=f.log_format == "JSON", system_level=f.system_log_level))
+
+    def _ship(self, events: list[tuple[int, str]]) -> None:
+        if self.log_sink and events and self.stream:
+            self.log_sink(self.function.group, self.stream, events)
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """The handler's return value; InvocationError if it raised, timed out or could not start."""
@@ -171,19 +201,34 @@ class ExecutionEnvironment:
 
     def _invoke(self, event: dict[str, Any], budget: float) -> Any:
         f = self.function
+        request_id = str(uuid.uuid4())
         context = {"function_name": f.name, "memory_limit_in_mb": f.memory_mb,
                    "invoked_function_arn": f"arn:aws:lambda:{self.region}:"
                                            f"{ACCOUNT}:function:{f.name}",
-                   "aws_request_id": str(uuid.uuid4())}
+                   "aws_request_id": request_id}
+        started_ms, started = int(time.time() * 1000), time.monotonic()
+        init_ms, self.init_ms = self.init_ms, None
         try:
             self.connection.send({"event": event, "context": context})
         except (BrokenPipeError, OSError):
             self.reset()
             raise InvocationError("Runtime.ExitError", "the environment died") from None
-        answer = self._receive(budget)
+
+        def failed(**how: Any) -> lambda_lines.Report:  # the process is gone, and its output with it
+            return lambda_lines.Report(request_id, started_ms, (time.monotonic() - started) * 1000, f.memory_mb, 0,
+                                       init_ms, **how)
+        try:
+            answer = self._receive(budget)
+        except InvocationError:
+            self._frame(failed(exited=True), [])
+            raise
         if answer is None:
             self.reset()  # Lambda resets an environment whose invocation timed out
+            self._frame(failed(timed_out_after=float(f.timeout_seconds)), [])
             raise InvocationError("Sandbox.Timedout", f"Task timed out after {f.timeout_seconds:.2f} seconds")
+        self._frame(lambda_lines.Report(request_id, started_ms, float(answer.get("duration_ms", 0)), f.memory_mb,
+                                        int(answer.get("max_memory_mb", 0)), init_ms, ended_ms=int(time.time() * 1000)),
+                    [(t, m) for t, m in answer.get("logs", [])])
         if not answer.get("ok"):
             raise InvocationError(answer.get("errorType", "Error"), answer.get("errorMessage", ""),
                                   "".join(answer.get("trace", [])))

@@ -5,6 +5,8 @@
   `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, as Lambda sets them; the session is named for the
   function. The handler's own AWS calls are then judged as that role.
 - An SQS event source mapping polls as the role: receive, delete and visibility changes are the role's.
+- Lambda writes a function's logs as its role: a role that may not `logs:CreateLogStream` and
+  `logs:PutLogEvents` on the stream gets no logs (silently on AWS; reported once here).
 - Creating a mapping whose role may not `ReceiveMessage`, `DeleteMessage` or `GetQueueAttributes` on its
   queue is refused with Lambda's own message (seen on AWS: aws/aws-cdk#6770).
 
@@ -64,6 +66,29 @@ class LambdaRoles:
             decision = self.enforcer.decide(principal, action, queue_arn, IN_AWS)
             return decision.message() if self.enforcer.refuses(decision) else None
         return authorize
+
+    def log_writer(self, writers: dict[str, str]) -> Any:
+        """`may_write(group, stream, new)` for log ingestion: whether the role of the function that writes
+        to `group` (`writers`: group -> function name) may put (and, for a new stream, create) the stream."""
+        refused: set[str] = set()
+
+        def may_write(group: str, stream: str, new: bool) -> bool:
+            function = writers.get(group)
+            if function is None:  # not a function's group (the access log): API Gateway's role writes it
+                return True
+            principal = self.principal(function)
+            arn = f"arn:aws:logs:{self.region}:{self.enforcer.account}:log-group:{group}:log-stream:{stream}"
+            for action in ("logs:CreateLogStream", "logs:PutLogEvents")[0 if new else 1:]:
+                decision = self.enforcer.decide(principal, action, arn, IN_AWS) if principal else None
+                if decision is None or self.enforcer.refuses(decision):
+                    if function not in refused:
+                        refused.add(function)
+                        self.enforcer.on_problem(f"{function}: its role may not {action} on {group}: its logs are "
+                                                 "dropped, as Lambda drops them")
+                    return False
+            refused.discard(function)
+            return True
+        return may_write
 
     def mapping_refusal(self, function: str, queue_arn: str) -> str | None:
         """Lambda's refusal of a new mapping whose role cannot poll the queue (None: it can)."""

@@ -15,15 +15,20 @@ time over its socket (multiprocessing's Connection framing):
                                                          or {"ok": False, "errorType", "errorMessage", "trace"}
 
 The first message is {"ready": True, "init_ms"} or the init error. Whatever the handler prints or logs
-goes to the function's log file. Standalone on purpose: it imports nothing of the project.
+goes to the function's log file, and each line is also kept, with the time it was written, and sent with
+the next message as "logs": [[ms, line], ...] (for its CloudWatch Logs stream, local/logs/); an answer
+also carries the handler's "duration_ms" and the process's "max_memory_mb" (Lambda's REPORT line).
+Standalone on purpose: it imports nothing of the project.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import io
 import json
 import os
+import resource
 import signal
 import socket
 import sys
@@ -42,12 +47,70 @@ class Context:
         self.invoked_function_arn = values["invoked_function_arn"]
         self.memory_limit_in_mb = values["memory_limit_in_mb"]
         self.aws_request_id = values["aws_request_id"]
-        self.log_group_name = f"/aws/lambda/{self.function_name}"
-        self.log_stream_name = "local"
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", f"/aws/lambda/{self.function_name}")
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "local")
         self._deadline = time.monotonic() + timeout_seconds
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class _Captured(io.TextIOBase):
+    """stdout or stderr: written through to the log file, each complete line also kept with its time."""
+
+    def __init__(self, target: Any, lines: list[list[Any]]) -> None:
+        self.target, self.lines, self.partial = target, lines, ""
+
+    def write(self, text: str) -> int:
+        self.target.write(text)
+        if "\n" not in text:
+            self.partial += text
+            return len(text)
+        *complete, rest = (self.partial + text).split("\n")
+        self.partial = rest
+        now = int(time.time() * 1000)
+        self.lines.extend([now, line] for line in complete if line)
+        return len(text)
+
+    def end_line(self) -> None:
+        """A line still unfinished is kept as it is (the invocation is over)."""
+        if self.partial:
+            self.lines.append([int(time.time() * 1000), self.partial])
+            self.partial = ""
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    def fileno(self) -> int:
+        return int(self.target.fileno())
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(self.target.encoding)
+
+    def __getattr__(self, name: str) -> Any:  # buffer, errors, reconfigure...: the file's own (not captured)
+        return getattr(self.target, name)
+
+
+LINES: list[list[Any]] = []
+OUT = ERR = None  # the captured streams, once in the sandbox
+
+
+def _logs() -> list[list[Any]]:
+    """The lines written since the last message, and forget them."""
+    for stream in (OUT, ERR):
+        if stream is not None:
+            stream.end_line()
+    taken = LINES[:]
+    LINES.clear()
+    return taken
+
+
+def _max_memory_mb() -> int:
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)  # KiB on Linux
 
 
 def _error(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
@@ -61,8 +124,11 @@ def _enter_sandbox(spec: dict[str, Any]) -> None:
     os.dup2(log, 1)
     os.dup2(log, 2)
     os.close(log)
+    global OUT, ERR
     for stream in (sys.stdout, sys.stderr):
         stream.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
+    OUT, ERR = _Captured(sys.stdout, LINES), _Captured(sys.stderr, LINES)
+    sys.stdout, sys.stderr = OUT, ERR  # type: ignore[assignment]
     os.environ.clear()
     os.environ.update(spec["environment"])
     os.chdir(spec["code_dir"])
@@ -79,25 +145,28 @@ def serve(connection: Connection, spec: dict[str, Any]) -> None:
         handler = getattr(importlib.import_module(module_name), function_name)
     except BaseException as exc:  # an init error must reach the local cloud, whatever it is
         traceback.print_exc()
-        connection.send(_error(exc))
+        connection.send({**_error(exc), "logs": _logs()})
         return
-    connection.send({"ready": True, "init_ms": round((time.perf_counter() - started) * 1000, 2)})
+    connection.send({"ready": True, "init_ms": round((time.perf_counter() - started) * 1000, 2), "logs": _logs()})
     while True:
         try:
             request = connection.recv()
         except (EOFError, OSError):  # the local cloud closed the environment
             return
         context = Context(request["context"], float(spec["timeout_seconds"]))
+        started = time.perf_counter()
         try:
             result = handler(request["event"], context)
         except Exception as exc:
             traceback.print_exc()
-            connection.send(_error(exc))
-            continue
-        try:
-            connection.send({"ok": True, "result": json.dumps(result)})
-        except (TypeError, ValueError) as exc:  # Lambda answers Runtime.MarshalError for what JSON cannot hold
-            connection.send(_error(exc, "Runtime.MarshalError"))
+            answer = _error(exc)
+        else:
+            try:
+                answer = {"ok": True, "result": json.dumps(result)}
+            except (TypeError, ValueError) as exc:  # Lambda answers Runtime.MarshalError for what JSON cannot hold
+                answer = _error(exc, "Runtime.MarshalError")
+        connection.send({**answer, "duration_ms": (time.perf_counter() - started) * 1000, "logs": _logs(),
+                         "max_memory_mb": _max_memory_mb()})
 
 
 def _reap(*_: Any) -> None:

@@ -100,12 +100,22 @@ def test_a_handler_that_times_out_is_stopped_and_loses_nothing(tmp_path: Path):
         # and the ride is not lost: still in the queue (or already in the DLQ), never processed
         assert messages_kept(cloud, "CustomerNotification") == 1
         assert "slow" not in effect_ids(cloud, "CustomerNotification")
+        # and its log group says so as Lambda does
+        [function] = [f for f in cloud.deployment.functions.values() if f.logical_id.startswith("CustomerNotif")]
+        logs = cloud.clients.client("logs")
+
+        def found(pattern: str) -> list[dict]:
+            return logs.filter_log_events(logGroupName=function.group, filterPattern=pattern)["events"]
+        report = wait_for(lambda: found('"Status: timeout"'), what="the REPORT of the timeout")[0]["message"]
+        assert report.startswith("REPORT RequestId: ") and found('"Task timed out after 1.00 seconds"')
     finally:
         cloud.stop()
 
 
-def slow_importing_producer(cloud_assembly: Path, tmp_path: Path, import_seconds: float) -> Path:
-    """A copy of cdk.out whose producer takes `import_seconds` to import and has a 3 s timeout."""
+def slow_importing_producer(cloud_assembly: Path, tmp_path: Path, import_seconds: float,
+                            log_format: str = "Text") -> Path:
+    """A copy of cdk.out whose producer takes `import_seconds` to import, has a 3 s timeout and logs in
+    `log_format` (LoggingConfig.LogFormat)."""
     cdk_out = tmp_path / "cdk.out"
     shutil.copytree(cloud_assembly, cdk_out)
     [template_path] = cdk_out.glob("*.template.json")
@@ -113,6 +123,7 @@ def slow_importing_producer(cloud_assembly: Path, tmp_path: Path, import_seconds
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::Lambda::Function" and "unicorn_management" in resource["Properties"]["Handler"]:
             resource["Properties"]["Timeout"] = 3
+            resource["Properties"]["LoggingConfig"]["LogFormat"] = log_format
     template_path.write_text(json.dumps(template))
     [asset] = [p for p in cdk_out.glob("asset.*") if (p / "unicorn_management").is_dir()]
     handler = asset / "unicorn_management" / "handler.py"
@@ -122,8 +133,9 @@ def slow_importing_producer(cloud_assembly: Path, tmp_path: Path, import_seconds
 
 def test_an_init_over_its_limit_is_retried_inside_the_invocation(cloud_assembly: Path, tmp_path: Path):
     # Given a producer whose init takes 2 s, against an init limit of 1 s and a function timeout of 3 s
-    cloud = start_cloud(slow_importing_producer(cloud_assembly, tmp_path, 2), tmp_path / "logs", allow_stale=True,
-                        init_limit_seconds=1)
+    # (and logs in JSON, LoggingConfig.LogFormat)
+    cloud = start_cloud(slow_importing_producer(cloud_assembly, tmp_path, 2, "JSON"), tmp_path / "logs",
+                        allow_stale=True, init_limit_seconds=1)
     try:
         # When a ride is posted, Then it succeeds, as on Lambda: the init went on inside the invocation
         status, _ = post_ride(cloud.outputs["ApiUrl"], SAMPLE_RIDE)
@@ -131,6 +143,15 @@ def test_an_init_over_its_limit_is_retried_inside_the_invocation(cloud_assembly:
         [log] = (tmp_path / "logs").glob("UnicornManagement*.log")
         assert "INIT_REPORT Init Duration: 1000.00 ms Phase: init Status: timeout" in log.read_text()
         assert cloud.errors == []
+        # and its log group has the platform lines Lambda writes in JSON, the REPORT with the init's duration
+        [function] = [f for f in cloud.deployment.functions.values() if f.logical_id.startswith("UnicornManagement")]
+        logs = cloud.clients.client("logs")
+        [report] = wait_for(lambda: logs.filter_log_events(logGroupName=function.group, filterPattern=(
+            '{ $.type = "platform.report" }'))["events"], what="the platform.report")
+        record = json.loads(report["message"])["record"]
+        assert record["status"] == "success" and record["metrics"]["initDurationMs"] > 1000
+        assert logs.filter_log_events(logGroupName=function.group, filterPattern='{ $.type = "platform.start" }')[
+            "events"]
     finally:
         cloud.stop()
 

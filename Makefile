@@ -14,6 +14,7 @@ CDK_FLAGS := --no-notices --no-version-reporting
 RIDES  ?= 60
 TARGET ?= aws
 PYTEST_ARGS ?=
+TEST_WORKERS ?= 2  # `make test` runs a test file per worker; the local clouds wait on I/O as much as they compute
 # Deploying (see README "Deploy to a sandbox account"): every one optional.
 CDK_OUT ?= cdk.out
 STACK_NAME ?=# e.g. WildRydes-pr-42: an ephemeral stack (default: stackName in cdk.json)
@@ -59,7 +60,7 @@ lint: setup ## ruff
 
 test: setup ## the whole suite: lint, unit, infrastructure (cdk-nag, cfn-lint), local cloud end to end
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 unit: setup ## handler and config tests only
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)

@@ -51,6 +51,7 @@ class TemplatePolicies:
     region: str = REGION
     resources: dict[str, NamedPolicy] = field(default_factory=dict)  # queue, topic, key, function ARN -> policy
     roles: dict[str, list[NamedPolicy]] = field(default_factory=dict)  # role ARN -> its inline policies
+    documents: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (holder ARN, resolved document)
 
     def logical(self, prefix: str, kind: str) -> str:
         """The logical id of that type that is prefix and CDK's 8-digit hash (e.g. CustomerNotificationQueue)."""
@@ -90,20 +91,25 @@ def template_policies(template: dict[str, Any], account: str = ACCOUNT, region: 
         if kind == "AWS::SQS::QueuePolicy":
             for queue in props["Queues"]:
                 found.resources[queue] = NamedPolicy.parse(queue, props["PolicyDocument"], PolicySource.SQS_QUEUE)
+                found.documents.append((queue, props["PolicyDocument"]))
         elif kind == "AWS::SNS::TopicPolicy":
             for topic in props["Topics"]:
                 found.resources[topic] = NamedPolicy.parse(topic, props["PolicyDocument"], PolicySource.SNS_TOPIC)
+                found.documents.append((topic, props["PolicyDocument"]))
         elif kind == "AWS::KMS::Key":
             found.resources[arns[name]] = NamedPolicy.parse(arns[name], props["KeyPolicy"], PolicySource.KMS_KEY)
+            found.documents.append((arns[name], props["KeyPolicy"]))
         elif kind == "AWS::IAM::Policy":
             for role in props["Roles"]:
                 policy = NamedPolicy.parse(props["PolicyName"], props["PolicyDocument"], PolicySource.ROLE_INLINE)
                 found.roles.setdefault(role, []).append(policy)
+                found.documents.append((role, props["PolicyDocument"]))
         elif kind == "AWS::Lambda::Permission":
             permissions.setdefault(props["FunctionName"], []).append(lambda_statement(name, props))
     for function, statements in permissions.items():
         document = {"Version": "2012-10-17", "Statement": statements}
         found.resources[function] = NamedPolicy.parse(function, document, PolicySource.LAMBDA_FUNCTION)
+        found.documents.append((function, document))
     return found
 
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from bench.iam_decisions import TemplatePolicies, template_policies
-from local.iam import DecisionKind, NamedPolicy, PolicyKind, Principal, Request, check_role_inline_total, evaluate
+from local.iam import (DecisionKind, NamedPolicy, PolicyKind, PolicySource, Principal, Request, check_role_inline_total,
+                       evaluate)
 from stacks.app_factory import project_context
 from stacks.config import load_settings
 
@@ -152,3 +153,86 @@ def test_api_gateway_invokes_the_producer_only_from_its_own_api(stack):
     stray = decide(stack, gateway, "lambda:InvokeFunction", function,
                    {**HTTPS, "aws:SourceArn": source.replace(api, "anotherapi")})
     assert stray.reason == "because no resource-based policy allows the lambda:InvokeFunction action"
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) else value
+
+
+def _example(pattern: str) -> str:
+    """A concrete name a pattern covers: `kms:*` -> kms:DescribeKey, `...:table/T/index/*` -> .../index/x."""
+    if pattern.endswith(":*"):
+        return pattern[:-1] + "DescribeKey"
+    return pattern.replace("*", "x") if pattern != "*" else "*"
+
+
+def _caller(statement: dict[str, Any], holder: str, account: str) -> Principal:
+    """Who a statement speaks for: the role holding an identity policy, else the statement's Principal."""
+    if ":role/" in holder:
+        return Principal.session(holder, "granted")
+    principal = statement.get("Principal", "*")
+    if isinstance(principal, dict) and "Service" in principal:
+        return Principal.service(_first(principal["Service"]))
+    aws = _first(principal.get("AWS", "*")) if isinstance(principal, dict) else principal
+    return Principal.session(aws, "granted") if ":role/" in aws else Principal.root(account)
+
+
+def _context(statement: dict[str, Any]) -> dict[str, Any]:
+    """A request context that meets the statement's conditions (HTTPS, and each key's first value)."""
+    context: dict[str, Any] = dict(HTTPS)
+    for operator, keys in statement.get("Condition", {}).items():
+        for key, value in keys.items():
+            value = _first(value)
+            context[key] = value.replace("*", "x") if isinstance(value, str) else value
+            if operator.lower().startswith("bool"):
+                context[key] = str(value).lower() == "true"
+    return context
+
+
+def _allows(stack: TemplatePolicies) -> list[tuple[str, int, dict[str, Any]]]:
+    return [(holder, index, statement) for holder, document in stack.documents
+            for index, statement in enumerate(document["Statement"]) if statement["Effect"] == "Allow"]
+
+
+def _policies(stack: TemplatePolicies, holder: str, removed: tuple[str, int] | None) -> tuple[list, Any]:
+    """The caller's identity policies and the resource's policy, with statement `removed` (holder, index) gone."""
+    parsed = []
+    for name, document in stack.documents:
+        statements = [s for i, s in enumerate(document["Statement"]) if (name, i) != removed]
+        if not statements:  # its only statement removed: no policy at all
+            continue
+        source = (PolicySource.ROLE_INLINE if ":role/" in name else PolicySource.KMS_KEY if ":kms:" in name
+                  else PolicySource.SNS_TOPIC if ":sns:" in name else PolicySource.LAMBDA_FUNCTION if ":lambda:" in name
+                  else PolicySource.SQS_QUEUE)
+        parsed.append((name, NamedPolicy.parse(name, {**document, "Statement": statements}, source)))
+    return parsed, holder
+
+
+def test_every_allow_statement_of_the_template_is_needed_and_its_removal_refused_as_aws_words_it(stack):
+    """Proves, for each Allow the template writes (roles, queues, topics, keys, the Lambda permission): the call
+    it grants is allowed, and with that one statement removed the same call is refused with AWS's sentence.
+    A statement another one makes redundant fails here. (Deny statements: the TLS-only and owner tests.)"""
+    allows = _allows(stack)
+    assert len(allows) > 20
+    checked = 0
+    for holder, index, statement, action in [(h, i, s, _example(a)) for h, i, s in allows
+                                             for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]:
+        caller = _caller(statement, holder, stack.account)
+        target = _example(_first(statement.get("Resource", holder)))
+        if ":role/" not in holder and not target.startswith(holder):  # a resource policy speaks of its holder
+            target = holder
+        request = Request(caller, action, target, _context(statement))
+        outcome = {}
+        for label, removed in (("with", None), ("without", (holder, index))):
+            parsed, _ = _policies(stack, holder, removed)
+            identity = [p for name, p in parsed if caller.role_arn and name == caller.role_arn]
+            resource = next((p for name, p in parsed if name == target), None)
+            outcome[label] = evaluate(request, identity_policies=identity, resource_policy=resource,
+                                      resource_account=stack.account, key_policy=":kms:" in target)
+        checked += 1
+        where = f"{holder} statement {index} ({statement.get('Sid', '')}): {action} on {target}"
+        assert outcome["with"].allowed, where
+        assert not outcome["without"].allowed, f"{where} is also granted elsewhere"
+        assert outcome["without"].message().startswith(f"User: {caller.arn} is not authorized to perform: {action} "
+                                                         f"on resource: {target} because no "), where
+    assert checked >= 45  # every action of every Allow (45 in this template)

@@ -11,8 +11,16 @@ from typing import Any
 import pytest
 
 from bench.iam_decisions import TemplatePolicies, template_policies
-from local.iam import (DecisionKind, NamedPolicy, PolicyKind, PolicySource, Principal, Request, check_role_inline_total,
-                       evaluate)
+from local.iam import (
+    DecisionKind,
+    NamedPolicy,
+    PolicyKind,
+    PolicySource,
+    Principal,
+    Request,
+    check_role_inline_total,
+    evaluate,
+)
 from stacks.app_factory import project_context
 from stacks.config import load_settings
 
@@ -215,8 +223,9 @@ def test_every_allow_statement_of_the_template_is_needed_and_its_removal_refused
     allows = _allows(stack)
     assert len(allows) > 20
     checked = 0
-    for holder, index, statement, action in [(h, i, s, _example(a)) for h, i, s in allows
-                                             for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]:
+    every_action = [(h, i, s, _example(a)) for h, i, s in allows
+                    for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+    for holder, index, statement, action in every_action:
         caller = _caller(statement, holder, stack.account)
         target = _example(_first(statement.get("Resource", holder)))
         if ":role/" not in holder and not target.startswith(holder):  # a resource policy speaks of its holder

@@ -10,7 +10,8 @@ the API with `wildrydes send` (`clients` concurrent clients, an Idempotency-Key 
 retried) and publishes a poison message (not a ride) to the topic after every 1/`poison`-th request.
 Consumers fail `failure-rate` of records at random; failed records return after 1% of their visibility
 timeout. It waits until every queue is drained, reconciles every service exactly (`wildrydes`'s
-reconcile), stops the local cloud with SIGINT and reports CPU seconds per process and peak memory.
+reconcile, per-customer balances included: double and missed charges must both be 0), stops the
+local cloud with SIGINT and reports CPU seconds per process and peak memory.
 
 The app is synthesized with the stage throttle raised (`--api-rate-limit`/`--api-burst-limit`, as a user
 would raise cdk.json's apiRateLimit/apiBurstLimit before a load test; the result says so). The run is
@@ -166,6 +167,14 @@ def exact(target: Target, reconciliation: Any, rides: int, poison: int) -> bool:
         s.poison == (0 if s.service in filtered else poison) for s in reconciliation.services)
 
 
+def charge_counts(reconciliation: Any) -> dict[str, int]:
+    """Customers whose balance is off, summed over the services that keep accounts (both counts must be 0)."""
+    checks = [s.accounts for s in reconciliation.services if s.accounts is not None]
+    return {"customers": sum(c.customers for c in checks), "charged_rides": sum(c.charged_rides for c in checks),
+            "double_charges": sum(len(c.double_charges) for c in checks),
+            "missed_charges": sum(len(c.missed_charges) for c in checks)}
+
+
 def synthesize_for_load(outdir: Path, rate: int, burst: int, authorization: str = "iam") -> dict[str, Any]:
     """The app with the stage throttle raised, as a user would before a load test (cdk.json's
     apiRateLimit/apiBurstLimit); at the default 50/s the throttle alone would hold 10,000 rides to 200 s."""
@@ -206,6 +215,9 @@ def run_once(args: argparse.Namespace, cdk_out: Path, *, secure: bool, mode: str
                   f"({deliveries / drained_at:.1f}/s)", flush=True)
             reconciliation = reconcile(target, report.accepted())
             ok = exact(target, reconciliation, args.rides, poison)
+            charges = charge_counts(reconciliation)
+            print(f"[{mode}] accounts: {charges['customers']} customers, {charges['double_charges']} double charges, "
+                  f"{charges['missed_charges']} missed charges (both must be 0)", flush=True)
         finally:
             stop_seconds = stop_local_cloud(process)
     cpu = {role: round(sum(p.cpu_seconds - before.get(p.pid, 0.0) for p in members), 1)
@@ -223,7 +235,7 @@ def run_once(args: argparse.Namespace, cdk_out: Path, *, secure: bool, mode: str
         "cpu_seconds_per_1000_rides": {role: round(seconds * 1000 / args.rides, 2) for role, seconds in cpu.items()},
         "peak_rss_mb_largest_process": round(max(peaks.values()), 1),
         "peak_rss_mb_all_processes": round(sum(peaks.values()), 1),
-        "reconciliation": {**reconciliation.as_dict(), "exact": ok}}
+        "accounts": charges, "reconciliation": {**reconciliation.as_dict(), "exact": ok}}
 
 
 def main(argv: list[str] | None = None) -> int:

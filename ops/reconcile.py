@@ -7,12 +7,23 @@ Given the rides the API accepted (id, fare, distance), per service:
 - in DLQ: rides in its DLQ or subscription DLQ; poison: DLQ messages that carry no accepted ride;
 - lost: expected but neither processed nor in a DLQ; astray: processed or dead-lettered, not expected.
 Plus the Rides table's status counts (PENDING rides never reached the topic: `rides republish`).
+
+A service that keeps per-customer accounts (`<Service>AccountsTableName`: each account's `balance` and
+`rides`, charged in one transaction with the ride's entry in the service's table, its ledger) is also
+checked per customer: the balance must be the sum of the fares of that customer's rides that should be
+charged (accepted, let through by the filter, not waiting in a DLQ), plus the ledger's entries of rides
+not in this reconciliation (earlier runs on the same stack), and `rides` their count. More is a double
+charge, less a missed charge; each is named with the customer and the rides that explain it: a ride
+missing from the ledger, a ride charged another amount than accepted, or else the customer's rides whose
+fare is the difference. A duplicate delivery that got past the ledger entry's condition shows here,
+where counting items per ride id cannot see it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from ops.dlq import list_dead_letters
@@ -20,6 +31,31 @@ from ops.filters import deployed_subscriptions
 from ops.services import Service
 
 SAMPLE = 5  # ids shown per problem
+
+
+@dataclass
+class ChargeProblem:
+    """One customer whose account is off: charged more (double) or less (missed) than its rides."""
+
+    customer: str
+    kind: str  # "double" or "missed"
+    balance: str  # exact decimal, as DynamoDB holds it
+    expected_balance: str
+    rides: int
+    expected_rides: int
+    ride_ids: list[str] = field(default_factory=list)  # the rides that explain the difference, where known
+
+
+@dataclass
+class AccountsCheck:
+    customers: int  # accounts checked
+    charged_rides: int  # accepted rides that should be charged
+    double_charges: list[ChargeProblem] = field(default_factory=list)
+    missed_charges: list[ChargeProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.double_charges and not self.missed_charges
 
 
 @dataclass
@@ -33,10 +69,11 @@ class ServiceReconciliation:
     astray: int
     lost_ids: list[str] = field(default_factory=list)
     astray_ids: list[str] = field(default_factory=list)
+    accounts: AccountsCheck | None = None  # services that keep per-customer accounts
 
     @property
     def ok(self) -> bool:
-        return self.lost == 0 and self.astray == 0
+        return self.lost == 0 and self.astray == 0 and (self.accounts is None or self.accounts.ok)
 
 
 @dataclass
@@ -83,6 +120,75 @@ def reconcile_service(service: Service, expected: set[str] | None, processed: se
                                  lost=len(lost), astray=len(astray), lost_ids=lost[:SAMPLE], astray_ids=astray[:SAMPLE])
 
 
+def ride_arrived(ride_id: str, processed: set[str], dead: set[str]) -> bool:
+    return ride_id in processed or ride_id in dead
+
+
+def money(fare: Any) -> Decimal:
+    """A fare as the accounting consumer charges it: the float's shortest decimal form, exactly."""
+    return Decimal(str(float(fare)))
+
+
+def ledger_entries(dynamodb: Any, table: str) -> dict[str, tuple[str, Decimal]]:
+    """rideId -> (customer, amount) of every ledger entry."""
+    entries = {}
+    for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True,
+                                                        ProjectionExpression="rideId, customer, amount"):
+        for item in page["Items"]:
+            entries[item["rideId"]["S"]] = (item.get("customer", {}).get("S", "?"),
+                                            Decimal(item.get("amount", {}).get("N", "0")))
+    return entries
+
+
+def account_balances(dynamodb: Any, table: str) -> dict[str, tuple[Decimal, int]]:
+    """customer -> (balance, rides) of every account."""
+    accounts = {}
+    for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        for item in page["Items"]:
+            accounts[item["customer"]["S"]] = (Decimal(item.get("balance", {}).get("N", "0")),
+                                               int(item.get("rides", {}).get("N", "0")))
+    return accounts
+
+
+def check_accounts(accepted: Mapping[str, Mapping[str, Any]], charged: set[str],
+                   ledger: Mapping[str, tuple[str, Decimal]],
+                   accounts: Mapping[str, tuple[Decimal, int]]) -> AccountsCheck:
+    """Each account against the rides that should be charged to it (see the module's docstring)."""
+    expected: dict[str, list[Decimal | int]] = {customer: [Decimal(0), 0] for customer in accounts}
+    rides_of: dict[str, list[str]] = {}
+    explained: dict[str, list[str]] = {}  # customer -> rides known to be wrong
+    for ride_id, (customer, amount) in ledger.items():
+        if ride_id not in accepted:  # an earlier run's ride: the ledger's word is all there is
+            totals = expected.setdefault(customer, [Decimal(0), 0])
+            totals[0] += amount
+            totals[1] += 1
+    for ride_id in sorted(charged):
+        ride = accepted[ride_id]
+        customer = str(ride.get("customer") or ledger.get(ride_id, ("?",))[0])
+        fare = money(ride["fare"])
+        totals = expected.setdefault(customer, [Decimal(0), 0])
+        totals[0] += fare
+        totals[1] += 1
+        rides_of.setdefault(customer, []).append(ride_id)
+        if ride_id not in ledger or ledger[ride_id][1] != fare:
+            explained.setdefault(customer, []).append(ride_id)
+    check = AccountsCheck(customers=len(expected), charged_rides=len(charged))
+    for customer, (balance_expected, rides_expected) in sorted(expected.items()):
+        balance, rides = accounts.get(customer, (Decimal(0), 0))
+        difference, extra = balance - Decimal(balance_expected), rides - int(rides_expected)
+        if difference == 0 and extra == 0:
+            continue
+        kind = "double" if extra > 0 or (extra == 0 and difference > 0) else "missed"
+        named = explained.get(customer) or [
+            ride_id for ride_id in rides_of.get(customer, [])
+            if abs(extra) <= 1 and money(accepted[ride_id]["fare"]) == abs(difference)]
+        problem = ChargeProblem(customer=customer, kind=kind, balance=str(balance),
+                                expected_balance=str(balance_expected), rides=rides,
+                                expected_rides=int(rides_expected), ride_ids=named[:SAMPLE])
+        (check.double_charges if kind == "double" else check.missed_charges).append(problem)
+    return check
+
+
 def reconcile(target: Any, rides: Iterable[Mapping[str, Any]], *, dlq_limit: int = 10_000) -> Reconciliation:
     accepted = {str(r["id"]): r for r in rides}
     ids = set(accepted)
@@ -96,7 +202,14 @@ def reconcile(target: Any, rides: Iterable[Mapping[str, Any]], *, dlq_limit: int
         letters = list_dead_letters(target, [service], limit=dlq_limit)
         dead = {letter.ride_id for letter in letters if letter.ride_id in ids}
         poison = sum(letter.ride_id not in ids for letter in letters)
-        rows.append(reconcile_service(service, expected, processed, dead, poison, ids))
+        row = reconcile_service(service, expected, processed, dead, poison, ids)
+        accounts_table = getattr(service, "accounts_table_name", None)
+        if accounts_table and service.table_name:
+            charged = ({rid for rid in ids if ride_arrived(rid, processed, dead)} if expected is None
+                       else expected) - dead
+            row.accounts = check_accounts(accepted, charged, ledger_entries(dynamodb, service.table_name),
+                                          account_balances(dynamodb, accounts_table))
+        rows.append(row)
     table = target.outputs.get("RidesTableName")
     status = rides_status(dynamodb, table, ids) if table else {}
     return Reconciliation(accepted=len(ids), services=rows, rides_status=status)

@@ -87,6 +87,7 @@ class Outcome:
     fare: float | None = None
     distance: float | None = None
     error: str | None = None
+    customer: str | None = None
 
     @property
     def category(self) -> str:
@@ -106,8 +107,8 @@ class SendReport:
     interrupted: bool = False
 
     def accepted(self) -> list[dict[str, Any]]:
-        """Accepted rides as reconciliation needs them: id, fare, distance."""
-        return [{"id": o.ride_id, "fare": o.fare, "distance": o.distance}
+        """Accepted rides as reconciliation needs them: id, fare, distance, customer."""
+        return [{"id": o.ride_id, "fare": o.fare, "distance": o.distance, "customer": o.customer}
                 for o in sorted(self.outcomes, key=lambda o: o.index) if o.category == "accepted"]
 
     def summary(self) -> dict[str, Any]:
@@ -174,6 +175,7 @@ class ApiSender:
         ride = item.ride or {}
         return Outcome(index=item.index, valid=item.valid, status=status, latency=time.monotonic() - started,
                        attempts=attempts, ride_id=str(ride_id) if ride_id else None, fare=ride.get("fare"),
+                       customer=ride.get("customer"),
                        distance=ride.get("distance"), error=error)
 
     def _post(self, body: str, headers: dict[str, str]) -> tuple[int, Any, str | None]:
@@ -233,7 +235,8 @@ class TopicSender:
             ride = item.ride or {}
             outcomes.append(Outcome(index=item.index, valid=item.valid, status=status, latency=latency,
                                     attempts=attempts[item.index], ride_id=ids.get(item.index) if status == 200
-                                    else None, fare=ride.get("fare"), distance=ride.get("distance"), error=error))
+                                    else None, fare=ride.get("fare"), distance=ride.get("distance"), error=error,
+                                    customer=ride.get("customer")))
         return outcomes
 
     @staticmethod
@@ -327,7 +330,7 @@ def send(target: Any, options: SendOptions, *, on_outcome: Callable[[Outcome], N
 
 
 def write_accepted(path: Path, report: SendReport) -> int:
-    """Write the accepted rides as JSON lines ({"id", "fare", "distance"}); return how many."""
+    """Write the accepted rides as JSON lines ({"id", "fare", "distance", "customer"}); return how many."""
     rides = report.accepted()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(ride) + "\n" for ride in rides))
@@ -335,7 +338,8 @@ def write_accepted(path: Path, report: SendReport) -> int:
 
 
 def read_accepted(path: Path) -> list[dict[str, Any]]:
-    """Rides written by write_accepted (or any JSON lines with id, fare and distance)."""
+    """Rides written by write_accepted (or any JSON lines with id, fare and distance, and optionally customer:
+    without it, reconciliation takes the customer from the ledger)."""
     try:
         lines = path.read_text().splitlines()
     except OSError as error:
@@ -346,7 +350,8 @@ def read_accepted(path: Path) -> list[dict[str, Any]]:
             continue
         try:
             ride = json.loads(line)
-            rides.append({"id": str(ride["id"]), "fare": float(ride["fare"]), "distance": float(ride["distance"])})
+            rides.append({"id": str(ride["id"]), "fare": float(ride["fare"]), "distance": float(ride["distance"]),
+                          "customer": None if ride.get("customer") is None else str(ride["customer"])})
         except (ValueError, KeyError, TypeError) as error:
             raise OpsError(f"{path}:{number}: not a ride with id, fare and distance") from error
     return rides

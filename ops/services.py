@@ -1,8 +1,9 @@
 """The subscriber services of a stack, discovered from its outputs, never named in code.
 
 The stack exports, per service, `<Service>QueueUrl`, `<Service>DlqUrl`, `<Service>SubscriptionDlqUrl`,
-`<Service>TableName` and `<Service>FunctionName`. A service is a prefix that has a queue; the Rides
-table (`RidesTableName`) belongs to the producer and is not a service.
+`<Service>TableName` and `<Service>FunctionName` (and `<Service>AccountsTableName` if it keeps accounts).
+A service is a prefix that has a queue; the Rides table (`RidesTableName`) belongs to the producer and is
+not a service.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# Longest first: "SubscriptionDlqUrl" also ends with "DlqUrl".
+# Longest first: "SubscriptionDlqUrl" also ends with "DlqUrl", "AccountsTableName" with "TableName".
 SUFFIXES = (("SubscriptionDlqUrl", "subscription_dlq_url"), ("DlqUrl", "dlq_url"), ("QueueUrl", "queue_url"),
-            ("TableName", "table_name"), ("FunctionName", "function_name"))
+            ("AccountsTableName", "accounts_table_name"), ("TableName", "table_name"),
+            ("FunctionName", "function_name"))
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class Service:
     subscription_dlq_url: str | None = None
     table_name: str | None = None
     function_name: str | None = None
+    accounts_table_name: str | None = None  # per-customer accounts beside the ledger (the effect table)
 
     @property
     def dead_letter_queues(self) -> list[tuple[str, str]]:

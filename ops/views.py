@@ -234,18 +234,33 @@ def plan_tables(plan: Plan) -> list[Table]:
 
 
 def reconciliation_table(result: Reconciliation, extra: dict[str, dict[str, str]] | None = None) -> Table:
+    """One row per service; for a service with accounts, customers charged twice or missed (named under it)."""
     extra = extra or {}
-    columns = ["service", "expected", "processed", "in DLQ", "poison", "lost", "astray", *next(iter(extra.values()),
-                                                                                               {}).keys()]
-    table = Table(title=f"Reconciliation of {result.accepted:,} accepted rides", caption="Rides table: " + ", ".join(
-        f"{n:,} {status}" for status, n in sorted(result.rides_status.items())))
+    columns = ["service", "expected", "processed", "in DLQ", "poison", "lost", "astray", "double charged",
+               "missed charges", *next(iter(extra.values()), {}).keys()]
+    caption = ["Rides table: " + ", ".join(f"{n:,} {status}" for status, n in sorted(result.rides_status.items()))]
+    table = Table(title=f"Reconciliation of {result.accepted:,} accepted rides")
     for name in columns:
         table.add_column(name, justify="left" if name == "service" else "right")
+    bad = "bold red"
     for s in result.services:
-        bad = "bold red"
+        charges: list[Text | str] = ["-", "-"]  # no accounts
+        if s.accounts is not None:
+            charges = [Text(str(len(problems)), style=bad if problems else "green")
+                       for problems in (s.accounts.double_charges, s.accounts.missed_charges)]
+            caption.append(f"{s.service} accounts: {s.accounts.customers:,} customers, "
+                           f"{s.accounts.charged_rides:,} rides charged once each" if s.accounts.ok else
+                           f"{s.service} accounts: {s.accounts.customers:,} customers, some OFF:")
+            for p in [*s.accounts.double_charges, *s.accounts.missed_charges]:
+                caption.append(f"  {'DOUBLE charge' if p.kind == 'double' else 'MISSED charge'}: customer "
+                               f"{p.customer!r} balance {p.balance} for {p.rides} rides, expected "
+                               f"{p.expected_balance} for {p.expected_rides}; rides: "
+                               f"{', '.join(p.ride_ids) or 'not identified'}")
         table.add_row(s.service, shown(s.expected, "{}"), str(s.processed), str(s.in_dlq), str(s.poison),
                       Text(str(s.lost), style=bad if s.lost else "green"),
-                      Text(str(s.astray), style=bad if s.astray else "green"), *extra.get(s.service, {}).values())
+                      Text(str(s.astray), style=bad if s.astray else "green"), *charges,
+                      *extra.get(s.service, {}).values())
+    table.caption = "\n".join(caption)
     return table
 
 

@@ -4,7 +4,8 @@ Failure injection is on (consumers fail a share of records at random) so that re
 a few poison messages go straight onto one queue, so that the DLQ is seen. Everything after the
 start-up is the `wildrydes` commands' own logic (ops/): send, watch's snapshot, reconcile. Exits 0
 only if every accepted ride is accounted for in every service that should get it (processed once, or
-in a DLQ), every request got the answer it should, the poison reached the DLQ and the queues drained.
+in a DLQ), every customer's balance is the sum of the fares of their rides (no double or missed charge), every
+request got the answer it should, the poison reached the DLQ and the queues drained.
 """
 
 from __future__ import annotations
@@ -104,8 +105,10 @@ def run(cloud: LocalCloud, args: argparse.Namespace, started: float) -> int:
     errors = cloud.errors
     ok = (drained and result.ok and summary["unexpected"] == 0 and poison_seen == args.poison and not errors
           and not permissions["denied"] and alarm_fired)
-    print(f"\n{'OK' if ok else 'FAILED'}: " + ("every accepted ride was processed once or is in a DLQ"
-          if ok else "some rides are unaccounted for (see lost/astray), a request got the wrong answer, "
+    print(f"\n{'OK' if ok else 'FAILED'}: " + ("every accepted ride was processed once or is in a DLQ, "
+                                                     "every customer charged once per ride"
+          if ok else "some rides are unaccounted for (see lost/astray), a customer was charged twice or not at all "
+                     "(see double charged/missed charges), a request got the wrong answer, "
                      "a call was denied, the DLQ alarm did not fire, or the queues did not drain")
           + f"; {time.monotonic() - started:.1f} s in all. Function logs: {cloud.options.log_dir}/")
     return 0 if ok else 1

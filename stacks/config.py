@@ -123,6 +123,8 @@ class SubscriberSettings(_Settings):
     failure_rate: Annotated[float, Says("must be a number from 0 to 1, got {value!r}")] = Field(0.0, ge=0, le=1)
     # SNS filter policy (message attributes)
     filter_policy: Annotated[dict[str, Any] | None, Says("must be a non-empty object")] = Field(None, min_length=1)
+    # a per-customer accounts table beside the effect table (the ledger), written in one transaction with it
+    accounts_table: bool = False
 
     @model_validator(mode="before")
     @classmethod

@@ -93,5 +93,8 @@ class RideCompletionStack(Stack):
                 f"{name}TableName": (service.table.table_name, f"{name} effects, one item per ride id"),
                 f"{name}FunctionName": (service.function.function_name, f"{name} consumer"),
             })
+            if service.accounts_table:
+                outputs[f"{name}AccountsTableName"] = (service.accounts_table.table_name,
+                                                       f"{name} per-customer accounts (balance, rides)")
         for key, (value, description) in outputs.items():
             CfnOutput(self, key, value=value, description=description)

@@ -59,16 +59,30 @@ class SubscriberService(Construct):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True))
 
+        # Optional: per-customer accounts, charged in one transaction with the ledger entry (the table above).
+        self.accounts_table = dynamodb.Table(
+            self, "AccountsTable",
+            partition_key=dynamodb.Attribute(name="customer", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST, encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True)) if settings.accounts_table else None
+        accounts = {"ACCOUNTS_TABLE_NAME": self.accounts_table.table_name} if self.accounts_table else {}
+
         self.function = build_function(
             self, "Consumer", function_props=function_props, log_retention_days=log_retention_days,
             environment={"POWERTOOLS_SERVICE_NAME": name, "EFFECT_TABLE_NAME": self.table.table_name,
                          "FAILURE_RATE": str(settings.failure_rate),
-                         "RECORD_CONCURRENCY": str(settings.record_concurrency)},
+                         "RECORD_CONCURRENCY": str(settings.record_concurrency), **accounts},
             description=f"{name}: consumes rides from its queue", handler=settings.handler,
             timeout=Duration.seconds(settings.function_timeout_seconds), memory_size=settings.memory_mb)
-        # Least privilege: one conditional PutItem per record, nothing else on the table.
+        # Least privilege: one conditional PutItem per record, nothing else on the table; with accounts, the
+        # same PutItem inside a TransactWriteItems with an UpdateItem of the account (a transaction is
+        # authorized per item, on each item's own action).
         self.function.add_to_role_policy(iam.PolicyStatement(
             actions=["dynamodb:PutItem"], resources=[self.table.table_arn]))
+        if self.accounts_table:
+            self.function.add_to_role_policy(iam.PolicyStatement(
+                actions=["dynamodb:UpdateItem"], resources=[self.accounts_table.table_arn]))
         self.event_source = sources.SqsEventSource(
             self.queue, batch_size=settings.batch_size,
             max_batching_window=Duration.seconds(settings.max_batching_window_seconds),

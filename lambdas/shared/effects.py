@@ -3,10 +3,19 @@
 A subscriber's effect is one conditional write: the item appears once, whatever the number of
 deliveries (SQS is at-least-once; SNS may redeliver). The key is the ride id, never the SQS
 message id, which differs per queue and per redelivery.
+
+An effect that is not a pure function of the ride, such as adding a fare to a customer's balance,
+needs more than one write, and a crash between two writes must neither repeat nor lose one. So
+`DynamoLedgerStore` writes the ride's ledger entry and the account's update in one DynamoDB
+transaction (TransactWriteItems), conditional on the ledger entry not existing: both or neither.
 """
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, Protocol
 
 from boto3.dynamodb.types import TypeSerializer
@@ -15,6 +24,7 @@ from botocore.exceptions import ClientError
 from shared import aws
 
 _serialize = TypeSerializer().serialize
+CONFLICT_ATTEMPTS = 4  # a transaction that meets another on the same account is retried this often
 
 
 class EffectStore(Protocol):
@@ -37,3 +47,47 @@ class DynamoEffectStore:
                 return False
             raise
         return True
+
+
+class DynamoLedgerStore:
+    """A ledger (the service's table, partition key `rideId`) and per-customer accounts (partition key
+    `customer`): each entry and its account's `balance`/`rides` update commit in one transaction.
+
+    The entry must carry `customer` and `amount` (a Decimal: DynamoDB adds numbers exactly, never as
+    floats). A redelivery of the ride, whatever its amount, cancels the transaction on the entry's
+    condition and changes nothing (False). Two transactions on the same account at once may cancel one
+    of them (TransactionConflict): it is retried a few times with jitter, then raised (SQS redelivers).
+    """
+
+    def __init__(self, table_name: str, accounts_table_name: str,
+                 pause: Callable[[float], None] = time.sleep) -> None:
+        self.table_name, self.accounts_table_name, self.pause = table_name, accounts_table_name, pause
+
+    def transaction(self, item: dict[str, Any]) -> list[dict[str, Any]]:
+        amount = item["amount"]
+        if not isinstance(amount, Decimal):
+            raise TypeError(f"a ledger amount must be a Decimal, got {type(amount).__name__}")
+        return [
+            {"Put": {"TableName": self.table_name, "Item": {k: _serialize(v) for k, v in item.items()},
+                     "ConditionExpression": "attribute_not_exists(rideId)"}},
+            {"Update": {"TableName": self.accounts_table_name, "Key": {"customer": _serialize(item["customer"])},
+                        "UpdateExpression": "ADD balance :amount, rides :one",
+                        "ExpressionAttributeValues": {":amount": _serialize(amount), ":one": {"N": "1"}}}},
+        ]
+
+    def put_once(self, item: dict[str, Any]) -> bool:
+        items = self.transaction(item)
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                aws.dynamodb_client().transact_write_items(TransactItems=items)
+                return True
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+                if reasons[:1] == ["ConditionalCheckFailed"]:
+                    return False  # the ledger holds this ride already: charged once, by an earlier delivery
+                if "TransactionConflict" not in reasons or attempt == CONFLICT_ATTEMPTS:
+                    raise
+                self.pause(random.uniform(0, 0.05 * 2 ** attempt))
+        raise AssertionError("unreachable")

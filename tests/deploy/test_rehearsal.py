@@ -38,8 +38,8 @@ def test_the_rehearsal_deploys_and_destroys_the_stack(rehearsal):
     assert rehearsal["exit_code"] == 0 and rehearsal["problems"] == [], rehearsal["printed"]
     assert rehearsal["status_after_deploy"] == "CREATE_COMPLETE"
     assert rehearsal["status_after_destroy"] == "gone"
-    # kept on purpose: the four tables and the account's API Gateway logging role
-    assert len(rehearsal["kept_after_destroy"]) == 5, rehearsal["kept_after_destroy"]
+    # kept on purpose: the five tables (rides, three effect tables, accounts) and the account's API Gateway logging role
+    assert len(rehearsal["kept_after_destroy"]) == 6, rehearsal["kept_after_destroy"]
 
 
 def test_the_deploy_went_the_users_way(rehearsal):

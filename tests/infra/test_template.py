@@ -13,6 +13,7 @@ from stacks.config import load_settings
 
 SETTINGS = load_settings(project_context()["wildrydes"])
 SERVICES = [s.name for s in SETTINGS.subscribers]
+ACCOUNTS = [s.name for s in SETTINGS.subscribers if s.accounts_table]
 EXTRAORDINARY_FILTER = {"fare": [{"numeric": [">=", 50]}], "distance": [{"numeric": [">=", 20]}]}
 
 
@@ -125,7 +126,7 @@ def test_log_groups_have_the_configured_retention(template_json):
     assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {SETTINGS.log_retention_days}
 
 
-def test_consumer_may_only_put_items_in_its_own_table(template_json):
+def test_consumer_may_only_put_items_in_its_own_table_and_update_its_own_accounts(template_json):
     for name in SERVICES:
         role_id = logical_id(template_json, "AWS::IAM::Role", f"{name}ConsumerServiceRole")
         table_id = logical_id(template_json, "AWS::DynamoDB::Table", f"{name}Table")
@@ -134,12 +135,26 @@ def test_consumer_may_only_put_items_in_its_own_table(template_json):
         dynamo = [s for s in policy["PolicyDocument"]["Statement"]
                   if any(a.startswith("dynamodb:") for a in ([s["Action"]] if isinstance(s["Action"], str)
                                                              else s["Action"]))]
+        # the accounting consumer's TransactWriteItems is authorized per item: PutItem (ledger), UpdateItem (account)
+        accounts = [{"Action": "dynamodb:UpdateItem", "Effect": "Allow", "Resource": {"Fn::GetAtt": [
+            logical_id(template_json, "AWS::DynamoDB::Table", f"{name}AccountsTable"), "Arn"]}}
+                    ] if name in ACCOUNTS else []
         assert dynamo == [{"Action": "dynamodb:PutItem", "Effect": "Allow",
-                           "Resource": {"Fn::GetAtt": [table_id, "Arn"]}}]
+                           "Resource": {"Fn::GetAtt": [table_id, "Arn"]}}, *accounts]
+
+
+def test_only_the_accounting_service_keeps_accounts_keyed_on_the_customer(template_json):
+    assert ACCOUNTS == ["CustomerAccounting"]
+    [table] = [t["Properties"] for i, t in resources(template_json, "AWS::DynamoDB::Table").items()
+               if i.startswith("CustomerAccountingAccountsTable")]
+    assert table["KeySchema"] == [{"AttributeName": "customer", "KeyType": "HASH"}]
+    [consumer] = [f["Properties"] for f in resources(template_json, "AWS::Lambda::Function").values()
+                  if f["Properties"].get("Handler") == "customer_accounting.handler.lambda_handler"]
+    assert "ACCOUNTS_TABLE_NAME" in consumer["Environment"]["Variables"]
 
 
 def test_tables_are_on_demand_encrypted_with_point_in_time_recovery(template):
-    template.resource_count_is("AWS::DynamoDB::Table", len(SERVICES) + 1)
+    template.resource_count_is("AWS::DynamoDB::Table", len(SERVICES) + len(ACCOUNTS) + 1)
     template.all_resources_properties("AWS::DynamoDB::Table", {
         "BillingMode": "PAY_PER_REQUEST", "SSESpecification": {"SSEEnabled": True},
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}})
@@ -293,7 +308,7 @@ def test_outputs_name_every_endpoint(template_json):
                 "ProducerFunctionName", "DashboardName"}
     for name in SERVICES:
         expected |= {f"{name}QueueUrl", f"{name}DlqUrl", f"{name}SubscriptionDlqUrl", f"{name}TableName",
-                     f"{name}FunctionName"}
+                     f"{name}FunctionName"} | ({f"{name}AccountsTableName"} if name in ACCOUNTS else set())
     extra = set(template_json["Outputs"]) - expected
     assert expected <= set(template_json["Outputs"])
     assert [o for o in extra if not o.startswith("UnicornManagementApiEndpoint")] == []  # RestApi's own

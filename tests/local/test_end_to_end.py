@@ -42,7 +42,7 @@ def test_invalid_ride_is_rejected_and_never_published(local_cloud):
 
 def test_a_ride_published_twice_has_one_effect_per_service(local_cloud):
     sns = local_cloud.clients.client("sns")
-    ride = {**SAMPLE_RIDE, "id": f"dup-{uuid.uuid4()}"}
+    ride = {**SAMPLE_RIDE, "id": f"dup-{uuid.uuid4()}", "customer": f"dup-{uuid.uuid4()}"}  # a new account
     for _ in range(2):
         sns.publish(TopicArn=local_cloud.outputs["RideCompletionTopicArn"], Message=json.dumps(ride),
                     MessageAttributes={"fare": {"DataType": "Number", "StringValue": str(ride["fare"])},
@@ -54,8 +54,13 @@ def test_a_ride_published_twice_has_one_effect_per_service(local_cloud):
     wait_for(lambda: deliveries() == 2, what="2 deliveries")
     wait_for(lambda: reached(local_cloud, ride["id"]) == set(ALL), what="effects")
     table = local_cloud.outputs["CustomerAccountingTableName"]
-    items = local_cloud.clients.client("dynamodb").scan(TableName=table)["Items"]
+    dynamodb = local_cloud.clients.client("dynamodb")
+    items = dynamodb.scan(TableName=table)["Items"]
     assert sum(item["rideId"]["S"] == ride["id"] for item in items) == 1
+    # the account is a sum: a second delivery that got past the ledger's condition would charge twice
+    account = dynamodb.get_item(TableName=local_cloud.outputs["CustomerAccountingAccountsTableName"],
+                                Key={"customer": {"S": ride["customer"]}}, ConsistentRead=True)["Item"]
+    assert (account["balance"]["N"], account["rides"]["N"]) == ("256.5", "1")
 
 
 def test_poison_message_reaches_the_dlq_after_exactly_max_receive_count(local_cloud):

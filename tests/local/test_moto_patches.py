@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 
@@ -219,3 +220,73 @@ def test_per_request_lookups_are_computed_once_with_the_same_answers():
     core_responses.method_names_from_class(DynamoHandler)
     assert core_responses.method_names_from_class.cache_info().hits >= 1
     assert boto3.session.Session().get_available_regions("sqs") == regions
+
+
+class TableCopySpy:
+    """Stands in for the `copy` module of moto's DynamoDB models, counting whole tables deep-copied."""
+
+    def __init__(self, real: object) -> None:
+        self.real, self.tables = real, 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+    def deepcopy(self, value: object, *args: object) -> object:
+        from moto.dynamodb.models.table import Table
+
+        self.tables += isinstance(value, Table)
+        return self.real.deepcopy(value, *args)
+
+
+def ledger_tables() -> object:
+    dynamodb = boto3.client("dynamodb")
+    for name, key in (("Ledger", "rideId"), ("Accounts", "customer")):
+        dynamodb.create_table(TableName=name, KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+                              AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+                              BillingMode="PAY_PER_REQUEST")
+    return dynamodb
+
+
+def charge(ride_id: str, amount: str) -> list[dict]:
+    """The accounting consumer's transaction, the account's update first (so a cancellation must undo it)."""
+    return [{"Update": {"TableName": "Accounts", "Key": {"customer": {"S": "c"}},
+                        "UpdateExpression": "ADD balance :a, rides :one",
+                        "ExpressionAttributeValues": {":a": {"N": amount}, ":one": {"N": "1"}}}},
+            {"Put": {"TableName": "Ledger", "Item": {"rideId": {"S": ride_id}, "amount": {"N": amount}},
+                     "ConditionExpression": "attribute_not_exists(rideId)"}}]
+
+
+def test_moto_still_copies_every_table_a_transaction_touches(aws, monkeypatch):
+    from moto.dynamodb import models
+
+    dynamodb = ledger_tables()
+    with moto_patches.removed():
+        spy = TableCopySpy(models.copy)
+        monkeypatch.setattr(models, "copy", spy)
+        dynamodb.transact_write_items(TransactItems=charge("r1", "1"))
+    # if this fails, moto no longer copies whole tables per transaction: drop fix 5 of local/moto_patches.py
+    assert spy.tables == 2
+
+
+def test_with_the_fix_a_cancelled_transaction_undoes_exactly_its_own_items(aws, monkeypatch):
+    moto_patches.apply()
+    dynamodb = ledger_tables()
+    dynamodb.transact_write_items(TransactItems=charge("r1", "1.5"))
+    for ride in range(20):
+        dynamodb.put_item(TableName="Ledger", Item={"rideId": {"S": f"other-{ride}"}})
+    spy = TableCopySpy(copy)
+    monkeypatch.setattr(moto_patches, "copy", spy)
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(TransactItems=charge("r1", "100"))  # a redelivery
+    assert spy.tables == 0  # the items it touched were copied, never a table
+    account = dynamodb.get_item(TableName="Accounts", Key={"customer": {"S": "c"}})["Item"]
+    assert (account["balance"]["N"], account["rides"]["N"]) == ("1.5", "1")
+    assert dynamodb.scan(TableName="Ledger", Select="COUNT")["Count"] == 21
+    threads = [threading.Thread(target=dynamodb.transact_write_items, kwargs={"TransactItems": charge(f"t{i}", "0.1")})
+               for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    account = dynamodb.get_item(TableName="Accounts", Key={"customer": {"S": "c"}})["Item"]
+    assert (account["balance"]["N"], account["rides"]["N"]) == ("3.5", "21")

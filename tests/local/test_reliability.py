@@ -1,10 +1,12 @@
-"""At load, with faults: nothing lost, nothing processed twice, nothing astray.
+"""At load, with faults: nothing lost, nothing processed twice, nothing astray, every customer charged exactly.
 
 5,000 rides through the API (`wildrydes send`); consumers fail 30% of records at random; a poison
 message (5% of requests) is published to the topic after every twentieth request; mid-run one
 consumer's execution environments are killed (as a crash would) and another service's pollers are
 paused, then resumed. Afterwards every service is reconciled exactly (`wildrydes`'s reconcile)
-against its own subscription filter, and every ride in the Rides table is PUBLISHED.
+against its own subscription filter, and every ride in the Rides table is PUBLISHED. The accounting
+service's per-customer balances must be the sum of each customer's rides, and `rides` their count: a
+ride processed twice would be charged twice there (counting ledger items per ride id could not see it).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 
 import pytest
 
-from bench.local_cloud_load import exact, load, queued
+from bench.local_cloud_load import charge_counts, exact, load, queued
 from ops.reconcile import reconcile
 from ops.target import target_from_endpoints
 from tests.conftest import synthesize
@@ -62,5 +64,9 @@ def test_5000_rides_with_faults_reconcile_exactly(faulty_cloud):
     reconciliation = reconcile(target, report.accepted())
     print(json.dumps(reconciliation.as_dict(), indent=1))
     assert exact(target, reconciliation, RIDES, poison), reconciliation.as_dict()
+    charges = charge_counts(reconciliation)
+    [accounting] = [s for s in reconciliation.services if s.accounts is not None]
+    assert charges["charged_rides"] == RIDES - accounting.in_dlq and charges["customers"] >= 2, charges
+    assert charges["double_charges"] == charges["missed_charges"] == 0, charges
     crashed = cloud.status()["mappings"][cloud.mapping(CRASHED).function.logical_id]
     assert crashed["cold_starts"] > cloud.mapping(CRASHED).max_concurrency  # environments started again

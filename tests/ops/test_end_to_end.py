@@ -105,18 +105,23 @@ def test_valid_rides_in_a_dlq_are_redriven_and_processed_exactly_once(endpoints:
 def test_a_subscription_dlq_is_redriven_the_same_way(endpoints: Path, target: Target):
     service = target.service("CustomerAccounting")
     sqs = target.client("sqs")
-    rides = [new_ride(fare=10 + n, distance=5) for n in range(5)]
-    for ride in rides:  # as SNS leaves a message it could not deliver
+    customer = f"redriven-{uuid.uuid4()}"  # an account of its own: its balance counts these rides only
+    rides = [{**new_ride(fare=10.25 + n, distance=5), "customer": customer} for n in range(5)]
+    for ride in [*rides, rides[0]]:  # as SNS leaves a message it could not deliver; the first one twice
         sqs.send_message(QueueUrl=service.subscription_dlq_url, MessageBody=ride_message(ride),
                          MessageAttributes=ride_attributes(ride))
     ids = {r["id"] for r in rides}
     result = run_cli(endpoints, "dlq", "redrive", "--json")  # every service
     assert result.exit_code == 0, result.output
     moved = {(r["service"], r["kind"]): r["moved"] for r in json.loads(result.stdout)}
-    assert moved[("CustomerAccounting", "subscription")] == 5 and sum(moved.values()) == 5
+    assert moved[("CustomerAccounting", "subscription")] == 6 and sum(moved.values()) == 6
     wait_for(lambda: in_table(target, "CustomerAccounting", ids) == ids, what="the redriven rides processed")
     drained = wait_drained(endpoints)
     assert all(s["subscription_dlq"] == 0 for s in drained["services"])
+    # charged once each, the duplicate included: 10.25 + 11.25 + ... + 14.25
+    account = target.client("dynamodb").get_item(TableName=service.accounts_table_name, ConsistentRead=True,
+                                                 Key={"customer": {"S": customer}})["Item"]
+    assert (account["balance"]["N"], account["rides"]["N"]) == ("61.25", "5")
 
 
 def test_rides_republish_publishes_a_ride_left_pending(endpoints: Path, target: Target):

@@ -158,13 +158,17 @@ def test_the_summary_counts_categories_and_unexpected_answers():
 
 
 def test_accepted_rides_round_trip_through_a_file(tmp_path: Path):
-    report = SendReport(via="api", outcomes=[Outcome(1, True, 201, 0.1, 1, ride_id="b", fare=2.5, distance=3.0),
-                                             Outcome(0, True, 201, 0.1, 1, ride_id="a", fare=60.0, distance=30.0),
+    report = SendReport(via="api", outcomes=[Outcome(1, True, 201, 0.1, 1, ride_id="b", fare=2.5, distance=3.0,
+                                                     customer="ana"),
+                                             Outcome(0, True, 201, 0.1, 1, ride_id="a", fare=60.0, distance=30.0,
+                                                     customer="bo"),
                                              Outcome(2, True, 503, 0.1, 1)])
     path = tmp_path / "rides.jsonl"
     assert write_accepted(path, report) == 2
-    assert read_accepted(path) == [{"id": "a", "fare": 60.0, "distance": 30.0},
-                                   {"id": "b", "fare": 2.5, "distance": 3.0}]
+    assert read_accepted(path) == [{"id": "a", "fare": 60.0, "distance": 30.0, "customer": "bo"},
+                                   {"id": "b", "fare": 2.5, "distance": 3.0, "customer": "ana"}]
+    path.write_text('{"id": "a", "fare": 1, "distance": 2}\n')  # an older file: the ledger knows the customer
+    assert read_accepted(path) == [{"id": "a", "fare": 1.0, "distance": 2.0, "customer": None}]
     path.write_text('{"id": "a"}\n')
     with pytest.raises(OpsError, match=r"rides\.jsonl:1: not a ride"):
         read_accepted(path)

@@ -88,12 +88,13 @@ def test_a_batch_size_change_is_listed_old_to_new_and_strict_passes(batch_change
 def test_a_subscriber_rename_replaces_its_table_and_queues_and_strict_fails(rename: Outcome):
     changes = rename.review.changes
     replaced = {c.name: c for c in changes.resources if c.action == "replaced"}
-    for part in ("Table", "Queue", "DeadLetterQueue", "SubscriptionDeadLetterQueue"):
+    for part in ("Table", "AccountsTable", "Queue", "DeadLetterQueue", "SubscriptionDeadLetterQueue"):
         change = replaced[f"CustomerAccounting/{part}"]
         assert change.renamed_to == f"CustomerBilling/{part}" and change.stateful
     assert sorted(changes.strict_failures) == sorted(
         f"CustomerAccounting/{part} ({kind}) would be replaced (renamed to CustomerBilling/{part})"
-        for part, kind in (("Table", "AWS::DynamoDB::Table"), ("Queue", "AWS::SQS::Queue"),
+        for part, kind in (("Table", "AWS::DynamoDB::Table"), ("AccountsTable", "AWS::DynamoDB::Table"),
+                           ("Queue", "AWS::SQS::Queue"),
                            ("DeadLetterQueue", "AWS::SQS::Queue"), ("SubscriptionDeadLetterQueue", "AWS::SQS::Queue")))
     assert rename.review.exit_code == 1
     assert rename.markdown_path.read_text().startswith("# Review of")

@@ -1,4 +1,9 @@
-"""Subscriber consumers: partial batches, poison records, idempotent effects, failure injection."""
+"""Subscriber consumers: partial batches, poison records, idempotent effects, failure injection.
+
+Idempotency is tested against DynamoDB (moto), never an in-memory stand-in: a test that passes with the
+write's condition removed proves nothing. The accounting ledger's effect is a sum (a balance), so a
+duplicate that got past the condition shows as a second charge.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,11 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from botocore.exceptions import ClientError
 
+from shared import effects
 from shared.consumer import ConsumerSettings, InjectedFailure, SubscriberConsumer, process_ride
+from shared.effects import DynamoEffectStore, DynamoLedgerStore
 from shared.ride import Ride
 from tests.factories import LambdaContext, ride_message, sqs_event, sqs_record
 
@@ -81,14 +89,6 @@ def test_no_more_records_at_once_than_record_concurrency_and_failures_stay_exact
     assert store.peak == 3 and len(store.items) == 12
 
 
-def test_process_ride_is_idempotent_on_the_ride_id():
-    store = MemoryStore()
-    ride = Ride.model_validate(ride_message("r-1"))
-    assert process_ride(ride, effect=lambda r: {"fare": r.fare}, store=store) is True
-    assert process_ride(ride, effect=lambda r: {"fare": 0}, store=store) is False
-    assert store.items == {"r-1": {"rideId": "r-1", "fare": 256.5}}
-
-
 def test_partial_batch_reports_exactly_the_poison_records():
     store = MemoryStore()
     good = [sqs_record(ride_message(f"ride-{i}"), message_id=f"good-{i}") for i in range(3)]
@@ -108,16 +108,6 @@ def test_partial_batch_reports_exactly_the_poison_records():
 def test_whole_batch_of_poison_raises_so_lambda_retries_it():
     with pytest.raises(BatchProcessingError):
         consumer_for(MemoryStore()).lambda_handler(sqs_event(sqs_record("nope")), LambdaContext())
-
-
-def test_duplicate_delivery_in_one_batch_and_across_batches_has_one_effect():
-    store = MemoryStore()
-    consumer = consumer_for(store)
-    message = ride_message("ride-dup")
-    first = consumer.lambda_handler(sqs_event(sqs_record(message), sqs_record(message)), LambdaContext())
-    again = consumer.lambda_handler(sqs_event(sqs_record(message)), LambdaContext())
-    assert first == again == {"batchItemFailures": []}
-    assert list(store.items) == ["ride-dup"]
 
 
 def test_failure_injection_fails_records_without_recording_them():
@@ -144,14 +134,112 @@ def test_consumer_environment_errors_are_clear(environ, message):
         ConsumerSettings.from_environment(environ)
 
 
+def create_table(name: str, key: str) -> Any:
+    boto3.client("dynamodb").create_table(
+        TableName=name, KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    return boto3.resource("dynamodb").Table(name)
+
+
 @pytest.fixture
 def effect_table(aws, monkeypatch):
-    boto3.client("dynamodb").create_table(
-        TableName="Effects", KeySchema=[{"AttributeName": "rideId", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "rideId", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    table = create_table("Effects", "rideId")
+    create_table("Accounts", "customer")
     monkeypatch.setenv("EFFECT_TABLE_NAME", "Effects")
+    monkeypatch.setenv("ACCOUNTS_TABLE_NAME", "Accounts")
     monkeypatch.setenv("FAILURE_RATE", "0")
-    return boto3.resource("dynamodb").Table("Effects")
+    return table
+
+
+@pytest.fixture
+def accounts(effect_table) -> Any:
+    return boto3.resource("dynamodb").Table("Accounts")
+
+
+def balances(accounts: Any) -> dict[str, tuple[Decimal, Decimal]]:
+    return {item["customer"]: (item["balance"], item["rides"]) for item in accounts.scan(ConsistentRead=True)["Items"]}
+
+
+def test_process_ride_is_idempotent_on_the_ride_id(effect_table):
+    store = DynamoEffectStore("Effects")
+    ride = Ride.model_validate(ride_message("r-1"))
+    assert process_ride(ride, effect=lambda r: {"fare": Decimal(str(r.fare))}, store=store) is True
+    assert process_ride(ride, effect=lambda r: {"fare": Decimal(0)}, store=store) is False
+    assert effect_table.scan()["Items"] == [{"rideId": "r-1", "fare": Decimal("256.5")}]
+
+
+def test_the_ledger_transaction_twice_charges_once_and_the_second_returns_false(effect_table, accounts):
+    store = DynamoLedgerStore("Effects", "Accounts")
+    entry = {"rideId": "r-1", "customer": "cmr", "entryType": "CHARGE", "amount": Decimal("256.5")}
+    assert store.put_once(entry) is True
+    assert store.put_once(entry) is False
+    assert store.put_once({**entry, "amount": Decimal("1000")}) is False  # redelivered with another fare
+    assert store.put_once({**entry, "rideId": "r-2", "amount": Decimal("0.1")}) is True
+    assert store.put_once({**entry, "rideId": "r-3", "amount": Decimal("0.2")}) is True
+    assert balances(accounts) == {"cmr": (Decimal("256.8"), 3)}  # exact: 0.1 + 0.2 is 0.3 here
+    assert {i["rideId"]: i["amount"] for i in effect_table.scan()["Items"]} == {
+        "r-1": Decimal("256.5"), "r-2": Decimal("0.1"), "r-3": Decimal("0.2")}
+
+
+def test_redelivering_a_ride_with_another_fare_keeps_the_first_amount(effect_table, accounts):
+    handler = importlib.reload(importlib.import_module("customer_accounting.handler"))
+    first = handler.lambda_handler(sqs_event(sqs_record(ride_message("r-9", fare=12.34))), LambdaContext())
+    again = handler.lambda_handler(sqs_event(sqs_record(ride_message("r-9", fare=99.99))), LambdaContext())
+    assert first == again == {"batchItemFailures": []}
+    assert balances(accounts) == {"cmr": (Decimal("12.34"), 1)}
+    assert effect_table.get_item(Key={"rideId": "r-9"})["Item"]["amount"] == Decimal("12.34")
+
+
+def test_duplicate_delivery_in_one_batch_and_across_batches_has_one_effect(effect_table, accounts):
+    handler = importlib.reload(importlib.import_module("customer_accounting.handler"))
+    message, other = ride_message("ride-dup"), ride_message("ride-other", customer="ana", fare=10)
+    first = handler.lambda_handler(sqs_event(sqs_record(message), sqs_record(message), sqs_record(other)),
+                                   LambdaContext())
+    again = handler.lambda_handler(sqs_event(sqs_record(message), sqs_record(other)), LambdaContext())
+    assert first == again == {"batchItemFailures": []}
+    assert sorted(i["rideId"] for i in effect_table.scan()["Items"]) == ["ride-dup", "ride-other"]
+    assert balances(accounts) == {"cmr": (Decimal("256.5"), 1), "ana": (Decimal("10"), 1)}
+
+
+def test_a_float_amount_is_refused_before_any_write(effect_table, accounts):
+    with pytest.raises(TypeError, match="Decimal"):
+        DynamoLedgerStore("Effects", "Accounts").put_once({"rideId": "f", "customer": "c", "amount": 0.1})
+    assert balances(accounts) == {} and effect_table.scan()["Items"] == []
+
+
+class ConflictingClient:
+    """A DynamoDB client whose transactions meet another on the same account `conflicts` times first."""
+
+    def __init__(self, conflicts: int, reasons: tuple[str, ...] = ("None", "TransactionConflict")) -> None:
+        self.conflicts, self.reasons, self.calls = conflicts, reasons, 0
+
+    def transact_write_items(self, **_: Any) -> None:
+        self.calls += 1
+        if self.calls <= self.conflicts:
+            raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+                               "CancellationReasons": [{"Code": c} for c in self.reasons]}, "TransactWriteItems")
+
+
+@pytest.mark.parametrize(("conflicts", "stored"), [(effects.CONFLICT_ATTEMPTS - 1, True),
+                                                   (effects.CONFLICT_ATTEMPTS, None)])
+def test_a_transaction_conflict_is_retried_a_few_times_then_raised(monkeypatch, conflicts, stored):
+    client = ConflictingClient(conflicts)
+    monkeypatch.setattr(effects.aws, "dynamodb_client", lambda: client)
+    store = DynamoLedgerStore("Effects", "Accounts", pause=lambda _: None)
+    entry = {"rideId": "r", "customer": "c", "amount": Decimal(1)}
+    if stored:
+        assert store.put_once(entry) is True
+    else:
+        with pytest.raises(ClientError):
+            store.put_once(entry)
+    assert client.calls == min(conflicts + 1, effects.CONFLICT_ATTEMPTS)
+
+
+def test_the_accounting_consumer_needs_its_accounts_table():
+    from customer_accounting.logic import accounts_table_name
+
+    with pytest.raises(RuntimeError, match="ACCOUNTS_TABLE_NAME is not set"):
+        accounts_table_name({})
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -165,6 +253,8 @@ def test_each_service_records_its_effect_once_in_dynamodb(effect_table, service)
     assert effect_table.scan()["Items"] == first
     [item] = first
     assert item["rideId"] == "ride-7" and item["customer"] == "cmr"
+    if service == "customer_accounting":
+        assert balances(boto3.resource("dynamodb").Table("Accounts")) == {"cmr": (Decimal("256.5"), 1)}
 
 
 def test_service_effects_are_distinct(effect_table):

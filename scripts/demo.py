@@ -118,9 +118,8 @@ def dead_letter_alarm(target: Target, dlq_url: str | None, *, timeout: float) ->
     """Wait for the alarm on the poisoned service's DLQ to fire (the local cloud evaluates alarms as CloudWatch
     does, on the scaled clock), and print it with the stack's alarm state changes. True if it fired."""
     cloudwatch, queue = target.client("cloudwatch"), (dlq_url or "").rsplit("/", 1)[-1]
-    topic = target.outputs.get("AlarmTopicArn")
-    watching = [a for a in stack_alarms(cloudwatch, target.stack_name, topic)
-                if {"Name": "QueueName", "Value": queue} in a.get("Dimensions", [])]
+    alarms = stack_alarms(cloudwatch, target.stack_name, target.outputs.get("AlarmTopicArn"))
+    watching = [a for a in alarms if {"Name": "QueueName", "Value": queue} in a.get("Dimensions", [])]
     deadline = time.monotonic() + timeout
     while watching and time.monotonic() < deadline:
         names = [a["AlarmName"] for a in watching]
@@ -130,8 +129,7 @@ def dead_letter_alarm(target: Target, dlq_url: str | None, *, timeout: float) ->
     else:
         print(f"Alarms: the alarm on {queue or 'the DLQ'} did not fire within {timeout:.0f} s")
         return False
-    changes = latest_transitions(cloudwatch, {a["AlarmName"] for a in stack_alarms(cloudwatch, target.stack_name,
-                                                                                      topic)}, count=100)
+    changes = latest_transitions(cloudwatch, {a["AlarmName"] for a in alarms}, count=100)
     fired = sorted({re.sub(r"[0-9A-F]{8}-[0-9A-Z]+$", "", t.alarm.removeprefix(f"{target.stack_name}-"))
                     for t in changes if t.new == "ALARM"})
     print(f"Alarms: the DLQ alarm fired on the poison; {len(changes)} state changes, to ALARM: {', '.join(fired)} "

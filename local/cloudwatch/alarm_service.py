@@ -89,19 +89,21 @@ class AlarmService:
             self.evaluate_all(datetime.now(UTC))
 
     def evaluate_all(self, now: datetime) -> None:
+        tick = self.step_seconds()
         for alarm in list(self.backend.alarms.values()):
             try:
-                self.evaluate_one(alarm, now)
+                self.evaluate_one(alarm, now, tick)
             except Exception as error:  # one alarm's trouble never stops the others
                 self._report_once(alarm.name, f"alarm {alarm.name} was not evaluated: {error!r}")
         self.evaluations += 1
 
-    def evaluate_one(self, alarm: Alarm, now: datetime) -> Evaluation | None:
+    def evaluate_one(self, alarm: Alarm, now: datetime, tick: float) -> Evaluation | None:
+        """Evaluate `alarm` if its step falls at `now`; `tick` is the schedule's step (step_seconds)."""
         definition = self.definition(alarm)
         if definition is None:
             return None
         step = evaluation_step(definition) * self.time_scale
-        if self.step_seconds() < step and int(now.timestamp() / (step / 6)) % 6:  # on the minute only
+        if tick < step and int(now.timestamp() / (step / 6)) % 6:  # on the minute only
             return None
         datums = self.store.datums(metric_key(definition.namespace, definition.metric_name, definition.dimensions))
         previous = state_of(alarm)
@@ -138,6 +140,10 @@ class AlarmService:
     def change(self, alarm: Alarm, definition: AlarmDefinition | None, result: Evaluation) -> None:
         old = state_of(alarm)
         alarm.update_state(result.reason, result.reason_data, result.state)
+        self.record(alarm, old, definition, result)
+
+    def record(self, alarm: Alarm, old: AlarmState, definition: AlarmDefinition | None, result: Evaluation) -> None:
+        """A state the alarm just took (evaluated or set): into the history, and its actions run if it changed."""
         self.history.state_update(alarm.name, old, result.as_state, result.timestamp)
         if result.changed and alarm.actions_enabled and definition is not None:
             self.act(alarm, definition, result)
@@ -203,12 +209,8 @@ def install(service: AlarmService) -> None:
         if alarm is None or old is None or old.value == state_value:
             return
         service = _installed["service"]
-        at = datetime.now(UTC)
-        result = Evaluation(state_value, old.value, True, reason, reason_data or "", at)
-        service.history.state_update(alarm_name, old, result.as_state, at)
-        definition = service.definition(alarm)
-        if alarm.actions_enabled and definition is not None:
-            service.act(alarm, definition, result)
+        result = Evaluation(state_value, old.value, True, reason, reason_data or "", datetime.now(UTC))
+        service.record(alarm, old, service.definition(alarm), result)
 
     def describe_alarm_history(self: CloudWatchResponse) -> ActionResult:
         params = {name: self._get_param(name) for name in ("AlarmName", "AlarmTypes", "HistoryItemType",

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from local.cloud import LocalCloud
 from tests.factories import SAMPLE_RIDE
-from tests.local.conftest import effect_ids, post_ride, start_cloud, wait_for
+from tests.local.conftest import effect_ids, post_ride, wait_for
 from tests.local.policies import (
     Picker,
     actions,
@@ -38,10 +36,9 @@ SERVICES = ("CustomerNotification", "CustomerAccounting", "ExtraordinaryRides")
 
 
 @pytest.fixture(scope="module")
-def cloud(cloud_assembly: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    running = start_cloud(cloud_assembly, tmp_path_factory.mktemp("logs"))
-    yield running
-    running.stop()
+def cloud(local_cloud: LocalCloud) -> LocalCloud:
+    """This module's local cloud (conftest's, one per module)."""
+    return local_cloud
 
 
 # -- reading and changing live policies -------------------------------------------------------------------

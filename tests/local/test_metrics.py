@@ -8,9 +8,7 @@ One local cloud for the module; the first test owns the counts (it runs first, o
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,16 +16,15 @@ from botocore.exceptions import ClientError
 
 from local.cloud import LocalCloud
 from tests.factories import SAMPLE_RIDE
-from tests.local.conftest import effect_ids, post_ride, start_cloud, wait_for
+from tests.local.conftest import effect_ids, post_ride, wait_for
 
 SERVICES = ("CustomerNotification", "CustomerAccounting", "ExtraordinaryRides")
 
 
 @pytest.fixture(scope="module")
-def cloud(cloud_assembly: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    running = start_cloud(cloud_assembly, tmp_path_factory.mktemp("logs"))
-    yield running
-    running.stop()
+def cloud(local_cloud: LocalCloud) -> LocalCloud:
+    """This module's local cloud (conftest's, one per module)."""
+    return local_cloud
 
 
 def total(cloud: LocalCloud, namespace: str, metric: str, statistic: str = "Sum", **dimensions: str) -> float:

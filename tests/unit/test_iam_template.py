@@ -202,8 +202,8 @@ def _allows(stack: TemplatePolicies) -> list[tuple[str, int, dict[str, Any]]]:
             for index, statement in enumerate(document["Statement"]) if statement["Effect"] == "Allow"]
 
 
-def _policies(stack: TemplatePolicies, holder: str, removed: tuple[str, int] | None) -> tuple[list, Any]:
-    """The caller's identity policies and the resource's policy, with statement `removed` (holder, index) gone."""
+def _policies(stack: TemplatePolicies, removed: tuple[str, int] | None) -> list[tuple[str, NamedPolicy]]:
+    """Every policy of the template by its holder, with statement `removed` (holder, index) gone."""
     parsed = []
     for name, document in stack.documents:
         statements = [s for i, s in enumerate(document["Statement"]) if (name, i) != removed]
@@ -213,7 +213,7 @@ def _policies(stack: TemplatePolicies, holder: str, removed: tuple[str, int] | N
                   else PolicySource.SNS_TOPIC if ":sns:" in name else PolicySource.LAMBDA_FUNCTION if ":lambda:" in name
                   else PolicySource.SQS_QUEUE)
         parsed.append((name, NamedPolicy.parse(name, {**document, "Statement": statements}, source)))
-    return parsed, holder
+    return parsed
 
 
 def test_every_allow_statement_of_the_template_is_needed_and_its_removal_refused_as_aws_words_it(stack):
@@ -233,7 +233,7 @@ def test_every_allow_statement_of_the_template_is_needed_and_its_removal_refused
         request = Request(caller, action, target, _context(statement))
         outcome = {}
         for label, removed in (("with", None), ("without", (holder, index))):
-            parsed, _ = _policies(stack, holder, removed)
+            parsed = _policies(stack, removed)
             identity = [p for name, p in parsed if caller.role_arn and name == caller.role_arn]
             resource = next((p for name, p in parsed if name == target), None)
             outcome[label] = evaluate(request, identity_policies=identity, resource_policy=resource,

@@ -266,6 +266,10 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
             raise
 
 
+def applied() -> bool:
+    return bool(_originals)
+
+
 def apply() -> None:
     """Install every fix (idempotent)."""
     if _originals:

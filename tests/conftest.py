@@ -65,3 +65,19 @@ def aws() -> Iterator[None]:
         lambda_aws.reset()
         yield
     lambda_aws.reset()
+
+
+@pytest.fixture
+def moto_as_the_local_cloud_runs_it() -> Iterator[None]:
+    """moto with the local cloud's fixes (local/moto_patches.py) for the test, then as it was before.
+
+    Tests whose functions write from several threads need them: moto as it ships rolls a cancelled
+    DynamoDB transaction back by restoring whole tables, which erases what other threads wrote meanwhile.
+    """
+    from local import moto_patches
+
+    was_applied = moto_patches.applied()
+    moto_patches.apply()
+    yield
+    if not was_applied:
+        moto_patches.remove()

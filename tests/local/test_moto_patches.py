@@ -20,6 +20,15 @@ from tests.conftest import REGION
 ACCOUNT = "123456789012"
 
 
+@pytest.fixture(autouse=True)
+def patches_as_they_were():
+    """Each test applies or removes the fixes; what runs after this module on the same worker finds them
+    as they were before it."""
+    was_applied = moto_patches.applied()
+    yield
+    moto_patches.apply() if was_applied else moto_patches.remove()
+
+
 class ScanCountingList(list):
     """A queue's message list that counts full scans of itself."""
 

@@ -142,7 +142,9 @@ def create_table(name: str, key: str) -> Any:
 
 
 @pytest.fixture
-def effect_table(aws, monkeypatch):
+def effect_table(aws, moto_as_the_local_cloud_runs_it, monkeypatch):
+    """The Effects and Accounts tables. A batch's records are written from several threads at once, so
+    moto runs with the local cloud's transaction fix (on AWS, DynamoDB itself is safe under them)."""
     table = create_table("Effects", "rideId")
     create_table("Accounts", "customer")
     monkeypatch.setenv("EFFECT_TABLE_NAME", "Effects")

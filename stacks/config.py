@@ -58,6 +58,12 @@ API_GATEWAY_ROLE_MODES = get_args(ApiGatewayRoleMode)
 # policy); "none" is the workshop's open POST, anyone with the URL may write rides.
 ApiAuthorization = Literal["iam", "none"]
 API_AUTHORIZATIONS = get_args(ApiAuthorization)
+# ordering: "standard" (the lab's: SNS standard topic, SQS standard queues, best-effort order) or "fifo"
+# (SNS FIFO topic and SQS FIFO queues: each customer's rides in order, once; at most 10 records per batch
+# and no batching window, as Lambda takes for FIFO queues).
+Ordering = Literal["standard", "fifo"]
+ORDERINGS = get_args(Ordering)
+MAX_FIFO_BATCH_SIZE = 10  # Lambda's maximum batch size for a FIFO queue
 # Settings a deploy may also take as top-level CDK context (`cdk deploy -c stackName=...`): per-deploy
 # values such as an ephemeral stack per pull request, without editing cdk.json.
 CLI_SETTINGS = ("stackName", "alarmEmail", "apiGatewayCloudWatchRole")
@@ -185,6 +191,8 @@ class SubscriberSettings(_Settings):
 class AppSettings(_Settings):
     """The whole app. `subscribers` is data: a fourth service is one more entry."""
 
+    # before `subscribers`: the services' rules read it
+    ordering: Annotated[Ordering, Says(f"must be one of {', '.join(ORDERINGS)}, got {{value!r}}")] = "standard"
     # strict=False: a JSON array (a list) is the tuple; each service is still checked strictly
     subscribers: Annotated[tuple[SubscriberSettings, ...], Says("must be a non-empty list of services")] = Field(
         strict=False)
@@ -207,14 +215,19 @@ class AppSettings(_Settings):
 
     @field_validator("subscribers", mode="wrap")
     @classmethod
-    def _services(cls, services: Any, handler: ValidatorFunctionWrapHandler) -> tuple[SubscriberSettings, ...]:
-        """Every service's problems, then each name used more than once (pydantic alone would skip the names)."""
+    def _services(cls, services: Any, handler: ValidatorFunctionWrapHandler,
+                  info: ValidationInfo) -> tuple[SubscriberSettings, ...]:
+        """Every service's problems, then each name used more than once (pydantic alone would skip the names),
+        then what a FIFO queue does not take."""
         if not services:
             raise ValueError("no services")
         listed = services if isinstance(services, (list, tuple)) else ()
         names = Counter(s["name"] for s in listed if isinstance(s, dict) and isinstance(s.get("name"), str))
         found = [{"type": _rule("the name is used more than once"), "loc": (name,), "input": name}
                  for name in sorted(name for name, count in names.items() if count > 1)]
+        if info.data.get("ordering") == "fifo" and listed:
+            services = [{"maxBatchingWindowSeconds": 0, **s} if isinstance(s, dict) else s for s in listed]
+            found += _fifo_problems(services)
         try:
             validated = handler(services)
         except ValidationError as error:
@@ -242,6 +255,24 @@ class AppSettings(_Settings):
     def powertools_layer_parameter(self, runtime: str, architecture: str) -> str:
         """Public SSM parameter holding the ARN of the layer of exactly this Powertools version."""
         return f"/aws/service/powertools/python/{architecture}/{runtime}/{self.powertools_version}"
+
+
+def _fifo_problems(services: list[Any]) -> list[dict[str, Any]]:
+    """What Lambda refuses for an SQS FIFO event source: a batching window, more than 10 records a batch."""
+    found = []
+    for index, service in enumerate(services):
+        if not isinstance(service, dict):
+            continue
+        window, size = service.get("maxBatchingWindowSeconds"), service.get("batchSize")
+        if isinstance(window, int) and window != 0:
+            found.append({"type": _rule(f"must be 0 with ordering fifo (Lambda takes no batching window for a "
+                                        f"FIFO queue), got {window}"), "loc": (index, "maxBatchingWindowSeconds"),
+                          "input": window})
+        if isinstance(size, int) and size > MAX_FIFO_BATCH_SIZE:
+            found.append({"type": _rule(f"must be at most {MAX_FIFO_BATCH_SIZE} with ordering fifo (Lambda's "
+                                        f"maximum for a FIFO queue), got {size}"), "loc": (index, "batchSize"),
+                          "input": size})
+    return found
 
 
 def installed_powertools_version() -> str:

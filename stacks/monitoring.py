@@ -19,10 +19,14 @@ from stacks.subscriber_service import SubscriberService
 from stacks.unicorn_management import UnicornManagement
 
 CLOUDWATCH = "cloudwatch.amazonaws.com"
+# An SNS FIFO topic (default, topic-scoped throughput) takes 3,000 messages/s; beyond that Publish is throttled.
+FIFO_TOPIC_MESSAGES_PER_SECOND = 3000
+FIFO_THROUGHPUT_ALARM_SHARE = 0.8
 
 
 class Monitoring(Construct):
-    """Public: `alarm_topic`, `alarm_key`, `delivery_failure_alarm`, `dashboard`."""
+    """Public: `alarm_topic`, `alarm_key`, `delivery_failure_alarm`, `fifo_throughput_alarm` (FIFO only, else
+    None), `dashboard`."""
 
     def __init__(self, scope: Construct, construct_id: str, *, ride_topic: sns.Topic, producer: UnicornManagement,
                  services: list[SubscriberService], alarm_email: str, api_latency_alarm_ms: int) -> None:
@@ -49,8 +53,19 @@ class Monitoring(Construct):
             threshold=0, evaluation_periods=1, comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
             alarm_description="RideCompletionTopic failed to deliver notifications (see the subscription DLQs)")
+        # FIFO: a warning before the topic's throughput quota throttles the producer's publishes (503s).
+        self.fifo_throughput_alarm = cw.Alarm(
+            self, "RideTopicFifoThroughput",
+            metric=ride_topic.metric_number_of_messages_published(period=Duration.minutes(1), statistic="Sum"),
+            threshold=FIFO_THROUGHPUT_ALARM_SHARE * FIFO_TOPIC_MESSAGES_PER_SECOND * 60, evaluation_periods=3,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            alarm_description=f"RideCompletionTopic (FIFO) above {FIFO_THROUGHPUT_ALARM_SHARE:.0%} of its "
+                              f"{FIFO_TOPIC_MESSAGES_PER_SECOND:,} messages/s for 3 minutes: beyond it, publishes "
+                              "are throttled") if ride_topic.fifo else None
         action = cw_actions.SnsAction(self.alarm_topic)
-        for alarm in [*producer.alarms, self.delivery_failure_alarm, *(a for s in services for a in s.alarms)]:
+        topic_alarms = [a for a in (self.delivery_failure_alarm, self.fifo_throughput_alarm) if a is not None]
+        for alarm in [*producer.alarms, *topic_alarms, *(a for s in services for a in s.alarms)]:
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)
 
@@ -68,7 +83,10 @@ class Monitoring(Construct):
                 cw.GraphWidget(title=f"{name} queue", width=8, left=[
                     service.queue.metric_approximate_number_of_messages_visible(label="visible"),
                     service.queue.metric_approximate_number_of_messages_not_visible(label="in flight"),
-                    service.dead_letter_queue.metric_approximate_number_of_messages_visible(label="DLQ")],
+                    service.dead_letter_queue.metric_approximate_number_of_messages_visible(label="DLQ"),
+                    # FIFO: customers being processed at once; a backlog with few groups in flight waits on order
+                    *([service.queue.metric("ApproximateNumberOfGroupsWithInflightMessages", statistic="Maximum",
+                                            label="groups in flight")] if service.fifo else [])],
                     right=[service.queue.metric_approximate_age_of_oldest_message(label="oldest (s)")]),
                 cw.GraphWidget(title=f"{name} consumer", width=8, left=[
                     service.function.metric_invocations(), service.function.metric_errors(),

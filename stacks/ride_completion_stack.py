@@ -32,8 +32,12 @@ class RideCompletionStack(Stack):
             Tags.of(self).add(key, value)
 
         self.topic_key = build_key(self, "RideTopicKey", description="Wild Rydes RideCompletionTopic")
+        # ordering "fifo": an SNS FIFO topic (CloudFormation names it *.fifo), deduplicating on the id the
+        # producer gives (the ride id), never on content; message groups are customers.
+        fifo = settings.ordering == "fifo"
         self.topic = sns.Topic(self, "RideCompletionTopic", display_name="Wild Rydes ride completions",
-                               master_key=self.topic_key, enforce_ssl=True)
+                               master_key=self.topic_key, enforce_ssl=True,
+                               **({"fifo": True, "content_based_deduplication": False} if fifo else {}))
         self.topic.add_to_resource_policy(iam.PolicyStatement(
             sid="OwnerAccountOnly", effect=iam.Effect.DENY, principals=[iam.AnyPrincipal()],
             actions=["sns:Publish", "sns:Subscribe", "sns:SetTopicAttributes", "sns:AddPermission"],
@@ -62,7 +66,7 @@ class RideCompletionStack(Stack):
                                                     function_props=function_props, metrics_namespace=METRICS_NAMESPACE)
         self.services = [
             SubscriberService(self, s.name, settings=s, topic=self.topic, function_props=function_props,
-                              log_retention_days=settings.log_retention_days)
+                              log_retention_days=settings.log_retention_days, fifo=fifo)
             for s in settings.subscribers
         ]
         self.monitoring = Monitoring(self, "Monitoring", ride_topic=self.topic, producer=self.unicorn_management,

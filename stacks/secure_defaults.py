@@ -28,20 +28,24 @@ def acknowledge(construct: IConstruct, rule: str, reason: str, applies_to: str |
 
 def build_queue(scope: Construct, construct_id: str, *, visibility_timeout: Duration | None = None,
                 dead_letter_queue: sqs.IQueue | None = None, max_receive_count: int | None = None,
-                retention: Duration | None = None) -> sqs.Queue:
-    """An SSL-only queue with SQS-managed encryption (SSE-SQS).
+                retention: Duration | None = None, fifo: bool = False) -> sqs.Queue:
+    """An SSL-only queue with SQS-managed encryption (SSE-SQS); a FIFO queue when `fifo`.
 
     SSE-SQS rather than a KMS key: SNS can deliver to it without key grants, it costs nothing per
     request, and an SNS-subscribed queue may not use the AWS-managed `alias/aws/sqs` key anyway.
+    A FIFO queue deduplicates on the id the sender gives (the ride id), never on content.
     """
     dlq = (sqs.DeadLetterQueue(queue=dead_letter_queue, max_receive_count=max_receive_count)
            if dead_letter_queue is not None and max_receive_count is not None else None)
     return sqs.Queue(scope, construct_id, encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
-                     visibility_timeout=visibility_timeout, dead_letter_queue=dlq, retention_period=retention)
+                     visibility_timeout=visibility_timeout, dead_letter_queue=dlq, retention_period=retention,
+                     fifo=True if fifo else None)
 
 
-def build_dead_letter_queue(scope: Construct, construct_id: str, *, for_subscription: bool = False) -> sqs.Queue:
-    queue = build_queue(scope, construct_id, retention=DLQ_RETENTION)
+def build_dead_letter_queue(scope: Construct, construct_id: str, *, for_subscription: bool = False,
+                            fifo: bool = False) -> sqs.Queue:
+    """A DLQ; a FIFO queue's DLQ and a FIFO subscription's DLQ must be FIFO queues themselves."""
+    queue = build_queue(scope, construct_id, retention=DLQ_RETENTION, fifo=fifo)
     reason = ("This queue is itself a dead-letter queue; a DLQ of a DLQ would only move the problem. Its depth "
               "has an alarm.")
     acknowledge(queue, "SQS3", reason + (" It is the SNS subscription's DLQ, which cdk-nag does not recognise as a "

@@ -29,21 +29,23 @@ class SubscriberService(Construct):
         topic: the ride completion topic it subscribes to.
         function_props: runtime, code, layers and environment shared by every consumer.
         log_retention_days: retention of the consumer's log group.
+        fifo: the topic is an SNS FIFO topic, so every queue is a FIFO queue and the consumer keeps each
+            customer's order (ordering "fifo" in cdk.json).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: SubscriberSettings, topic: sns.ITopic,
-                 function_props: dict, log_retention_days: int) -> None:
+                 function_props: dict, log_retention_days: int, fifo: bool = False) -> None:
         super().__init__(scope, construct_id)
-        self.settings = settings
+        self.settings, self.fifo = settings, fifo
         name = settings.name
 
-        self.dead_letter_queue = build_dead_letter_queue(self, "DeadLetterQueue")
+        self.dead_letter_queue = build_dead_letter_queue(self, "DeadLetterQueue", fifo=fifo)
         self.queue = build_queue(
             self, "Queue", visibility_timeout=Duration.seconds(settings.queue_visibility_timeout_seconds),
-            dead_letter_queue=self.dead_letter_queue, max_receive_count=settings.max_receive_count)
+            dead_letter_queue=self.dead_letter_queue, max_receive_count=settings.max_receive_count, fifo=fifo)
         # SNS retries delivery to SQS for 23 days, then drops the message unless the subscription has a DLQ.
         self.subscription_dead_letter_queue = build_dead_letter_queue(
-            self, "SubscriptionDeadLetterQueue", for_subscription=True)
+            self, "SubscriptionDeadLetterQueue", for_subscription=True, fifo=fifo)
         self.subscription = topic.add_subscription(subscriptions.SqsSubscription(
             self.queue, raw_message_delivery=True, dead_letter_queue=self.subscription_dead_letter_queue))
         if settings.filter_policy:
@@ -72,20 +74,22 @@ class SubscriberService(Construct):
             self, "Consumer", function_props=function_props, log_retention_days=log_retention_days,
             environment={"POWERTOOLS_SERVICE_NAME": name, "EFFECT_TABLE_NAME": self.table.table_name,
                          "FAILURE_RATE": str(settings.failure_rate),
-                         "RECORD_CONCURRENCY": str(settings.record_concurrency), **accounts},
+                         "RECORD_CONCURRENCY": str(settings.record_concurrency),
+                         "ORDERING": "fifo" if fifo else "standard", **accounts},
             description=f"{name}: consumes rides from its queue", handler=settings.handler,
             timeout=Duration.seconds(settings.function_timeout_seconds), memory_size=settings.memory_mb)
-        # Least privilege: one conditional PutItem per record, nothing else on the table; with accounts, the
-        # same PutItem inside a TransactWriteItems with an UpdateItem of the account (a transaction is
-        # authorized per item, on each item's own action).
+        # Least privilege: one conditional PutItem per record, nothing else on the table; with accounts, a
+        # consistent GetItem of the account (its position), then the same PutItem inside a TransactWriteItems
+        # with an UpdateItem of the account (a transaction is authorized per item, on each item's own action).
         self.function.add_to_role_policy(iam.PolicyStatement(
             actions=["dynamodb:PutItem"], resources=[self.table.table_arn]))
         if self.accounts_table:
             self.function.add_to_role_policy(iam.PolicyStatement(
-                actions=["dynamodb:UpdateItem"], resources=[self.accounts_table.table_arn]))
+                actions=["dynamodb:GetItem", "dynamodb:UpdateItem"], resources=[self.accounts_table.table_arn]))
+        window = settings.max_batching_window_seconds  # always 0 for a FIFO queue (config.py), which takes none
         self.event_source = sources.SqsEventSource(
             self.queue, batch_size=settings.batch_size,
-            max_batching_window=Duration.seconds(settings.max_batching_window_seconds),
+            max_batching_window=Duration.seconds(window) if window else None,
             max_concurrency=settings.max_concurrency, report_batch_item_failures=True)
         self.function.add_event_source(self.event_source)
         [self.event_source_mapping] = [c for c in self.function.node.children

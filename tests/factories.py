@@ -64,14 +64,18 @@ def ride_message(ride_id: str | None = None, **changes: Any) -> dict[str, Any]:
     return {**SAMPLE_RIDE, **changes, "id": ride_id or str(uuid.uuid4())}
 
 
-def sqs_record(body: str | dict[str, Any], message_id: str | None = None) -> dict[str, Any]:
+def sqs_record(body: str | dict[str, Any], message_id: str | None = None, group: str | None = None) -> dict[str, Any]:
+    """A record as Lambda delivers it; from a FIFO queue (with its MessageGroupId) when `group` is given."""
     text = body if isinstance(body, str) else json.dumps(body)
+    fifo = {"MessageGroupId": group, "MessageDeduplicationId": message_id or "dedup",
+            "SequenceNumber": "1"} if group else {}
     return {
         "messageId": message_id or str(uuid.uuid4()), "receiptHandle": "handle", "body": text,
         "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000",
-                       "SenderId": "AIDA", "ApproximateFirstReceiveTimestamp": "1700000000000"},
+                       "SenderId": "AIDA", "ApproximateFirstReceiveTimestamp": "1700000000000", **fifo},
         "messageAttributes": {}, "md5OfBody": "0" * 32, "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:queue", "awsRegion": "us-east-1",
+        "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:queue{'.fifo' if group else ''}",
+        "awsRegion": "us-east-1",
     }
 
 

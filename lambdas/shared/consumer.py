@@ -10,6 +10,11 @@ The records of a batch are processed concurrently, at most RECORD_CONCURRENCY at
 service's `recordConcurrency`, default 10): each record's effect is one conditional write that
 mostly waits on DynamoDB, so ten at once take about as long as one. The write runs in a thread of a
 pool of that size (boto3's low-level clients are thread-safe; its resources are not).
+
+With ORDERING=fifo (the stack's `ordering: "fifo"`, SQS FIFO queues) order is the point: records are
+processed one at a time, in the order of the batch, by Powertools' SqsFifoPartialProcessor; after a
+record fails, every later record of its message group (its customer) is reported failed unprocessed, so
+SQS returns them in order and no customer's rides are applied out of order. Other groups go on.
 """
 
 from __future__ import annotations
@@ -23,7 +28,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
+from aws_lambda_powertools.utilities.batch import (
+    AsyncBatchProcessor,
+    EventType,
+    SqsFifoPartialProcessor,
+    async_process_partial_response,
+    process_partial_response,
+)
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
@@ -54,7 +65,8 @@ class ConsumerSettings:
 
     table_name: str
     failure_rate: float = 0.0
-    record_concurrency: int = 10  # records of a batch processed at once
+    record_concurrency: int = 10  # records of a batch processed at once (standard queues)
+    fifo: bool = False  # ORDERING=fifo: one record at a time, a failed record holds back its group
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> ConsumerSettings:
@@ -73,7 +85,11 @@ class ConsumerSettings:
         if not raw_concurrency.isdigit() or not 1 <= int(raw_concurrency) <= MAX_RECORD_CONCURRENCY:
             raise RuntimeError(f"RECORD_CONCURRENCY must be a whole number from 1 to {MAX_RECORD_CONCURRENCY}, "
                                f"got {raw_concurrency!r}")
-        return cls(table_name=table_name, failure_rate=rate, record_concurrency=int(raw_concurrency))
+        ordering = env.get("ORDERING", "standard") or "standard"
+        if ordering not in ("standard", "fifo"):
+            raise RuntimeError(f"ORDERING must be standard or fifo, got {ordering!r}")
+        return cls(table_name=table_name, failure_rate=rate, record_concurrency=int(raw_concurrency),
+                   fifo=ordering == "fifo")
 
 
 def process_ride(ride: Ride, *, effect: Effect, store: EffectStore, failure_rate: float = 0.0,
@@ -93,6 +109,7 @@ class SubscriberConsumer:
         self.settings = settings or ConsumerSettings.from_environment()
         self.store = store or DynamoEffectStore(self.settings.table_name)
         self.processor = AsyncBatchProcessor(event_type=EventType.SQS, model=RideSqsRecord)
+        self.fifo_processor = SqsFifoPartialProcessor(model=RideSqsRecord, skip_group_on_error=True)
         self.writers = ThreadPoolExecutor(max_workers=self.settings.record_concurrency,
                                           thread_name_prefix="record")
         self.lambda_handler = logger.inject_lambda_context(
@@ -101,23 +118,31 @@ class SubscriberConsumer:
     def apply(self, ride: Ride) -> bool:
         return process_ride(ride, effect=self.effect, store=self.store, failure_rate=self.settings.failure_rate)
 
-    async def record_handler(self, record: RideSqsRecord) -> bool:
+    def process(self, record: RideSqsRecord) -> bool:
         ride = record.body
-        stored = await asyncio.get_running_loop().run_in_executor(self.writers, self.apply, ride)
+        stored = self.apply(ride)
         logger.info("ride processed" if stored else "duplicate delivery, already processed",
                     extra={"ride_id": ride.id, "message_id": record.messageId})
         return stored
 
+    async def record_handler(self, record: RideSqsRecord) -> bool:
+        return await asyncio.get_running_loop().run_in_executor(self.writers, self.process, record)
+
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         total = len(event.get("Records", []))
+        processor: Any = self.fifo_processor if self.settings.fifo else self.processor
         try:
-            response = async_process_partial_response(event=event, record_handler=self.record_handler,
-                                                      processor=self.processor, context=context)
+            if self.settings.fifo:
+                response = process_partial_response(event=event, record_handler=self.process,
+                                                    processor=processor, context=context)
+            else:
+                response = async_process_partial_response(event=event, record_handler=self.record_handler,
+                                                          processor=processor, context=context)
         except BatchProcessingError as error:
             self._report(total, total, error.child_exceptions)
             raise
         failures = response.get("batchItemFailures", [])
-        self._report(total, len(failures), self.processor.exceptions)
+        self._report(total, len(failures), processor.exceptions)
         return dict(response)
 
     def _report(self, total: int, failed: int, exceptions: list[Any]) -> None:

@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from shared import aws
 
 _serialize = TypeSerializer().serialize
-CONFLICT_ATTEMPTS = 4  # a transaction that meets another on the same account is retried this often
+CONFLICT_ATTEMPTS = 8  # a charge that races another of the same customer is retried this often
 
 
 class EffectStore(Protocol):
@@ -54,30 +54,48 @@ class DynamoLedgerStore:
     `customer`): each entry and its account's `balance`/`rides` update commit in one transaction.
 
     The entry must carry `customer` and `amount` (a Decimal: DynamoDB adds numbers exactly, never as
-    floats). A redelivery of the ride, whatever its amount, cancels the transaction on the entry's
-    condition and changes nothing (False). Two transactions on the same account at once may cancel one
-    of them (TransactionConflict): it is retried a few times with jitter, then raised (SQS redelivers).
+    floats). It is stored with its `position` in the customer's sequence (1, 2, ...: the account's
+    `rides` it makes), so the order the entries were applied in can be checked against the order the
+    rides were accepted. The position is read first (a consistent GetItem) and the account's update is
+    conditional on it being unchanged: two charges of one customer at once cannot take one position.
+
+    A redelivery of the ride, whatever its amount, cancels the transaction on the entry's condition and
+    changes nothing (False). A transaction that meets another on the same account (TransactionConflict)
+    or finds the position taken meanwhile is retried with jitter a few times, then raised (SQS redelivers).
     """
 
     def __init__(self, table_name: str, accounts_table_name: str,
                  pause: Callable[[float], None] = time.sleep) -> None:
         self.table_name, self.accounts_table_name, self.pause = table_name, accounts_table_name, pause
 
-    def transaction(self, item: dict[str, Any]) -> list[dict[str, Any]]:
+    def position(self, customer: str) -> int:
+        """How many rides the customer's account holds (0 before its first)."""
+        item = aws.dynamodb_client().get_item(TableName=self.accounts_table_name, Key={"customer": {"S": customer}},
+                                              ConsistentRead=True, ProjectionExpression="rides").get("Item")
+        return int(item["rides"]["N"]) if item and "rides" in item else 0
+
+    def transaction(self, item: dict[str, Any], position: int) -> list[dict[str, Any]]:
         amount = item["amount"]
         if not isinstance(amount, Decimal):
             raise TypeError(f"a ledger amount must be a Decimal, got {type(amount).__name__}")
+        entry = {**item, "position": position + 1}
+        values = {":amount": _serialize(amount), ":next": {"N": str(position + 1)}}
+        condition = "attribute_not_exists(customer)"  # the customer's first ride
+        if position:
+            condition, values[":seen"] = "rides = :seen", {"N": str(position)}
         return [
-            {"Put": {"TableName": self.table_name, "Item": {k: _serialize(v) for k, v in item.items()},
+            {"Put": {"TableName": self.table_name, "Item": {k: _serialize(v) for k, v in entry.items()},
                      "ConditionExpression": "attribute_not_exists(rideId)"}},
             {"Update": {"TableName": self.accounts_table_name, "Key": {"customer": _serialize(item["customer"])},
-                        "UpdateExpression": "ADD balance :amount, rides :one",
-                        "ExpressionAttributeValues": {":amount": _serialize(amount), ":one": {"N": "1"}}}},
+                        "UpdateExpression": "ADD balance :amount SET rides = :next", "ConditionExpression": condition,
+                        "ExpressionAttributeValues": values}},
         ]
 
     def put_once(self, item: dict[str, Any]) -> bool:
-        items = self.transaction(item)
+        if not isinstance(item["amount"], Decimal):  # before any read or write
+            raise TypeError(f"a ledger amount must be a Decimal, got {type(item['amount']).__name__}")
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            items = self.transaction(item, self.position(item["customer"]))
             try:
                 aws.dynamodb_client().transact_write_items(TransactItems=items)
                 return True
@@ -87,7 +105,8 @@ class DynamoLedgerStore:
                 reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
                 if reasons[:1] == ["ConditionalCheckFailed"]:
                     return False  # the ledger holds this ride already: charged once, by an earlier delivery
-                if "TransactionConflict" not in reasons or attempt == CONFLICT_ATTEMPTS:
+                raced = "TransactionConflict" in reasons or reasons[1:2] == ["ConditionalCheckFailed"]
+                if not raced or attempt == CONFLICT_ATTEMPTS:
                     raise
-                self.pause(random.uniform(0, 0.05 * 2 ** attempt))
+                self.pause(random.uniform(0, 0.01 * 2 ** attempt))
         raise AssertionError("unreachable")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from enum import StrEnum
 from typing import Any, Protocol
@@ -54,17 +55,30 @@ class DynamoRideStore:
         return RideState(existing["status"])
 
     def mark_published(self, ride_id: str, message_id: str) -> None:
+        """PUBLISHED, with the time it was (`publishedAt`, ns): the order a customer's rides were accepted in."""
         aws.dynamodb_table(self.table_name).update_item(
-            Key={"id": ride_id}, UpdateExpression="SET #s = :s, messageId = :m",
+            Key={"id": ride_id}, UpdateExpression="SET #s = :s, messageId = :m, publishedAt = :t",
             ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":s": RideState.PUBLISHED.value, ":m": message_id})
+            ExpressionAttributeValues={":s": RideState.PUBLISHED.value, ":m": message_id, ":t": time.time_ns()})
+
+
+def message_group_id(customer: str) -> str:
+    """A FIFO message group per customer. A group id is at most 128 characters of a limited alphabet and a
+    customer is free text, so the group is the customer's SHA-256 (64 hex digits): same customer, same group."""
+    return hashlib.sha256(customer.encode()).hexdigest()
 
 
 class SnsRidePublisher:
+    """Publishes to the ride topic; to a FIFO topic (`*.fifo`, as SNS names them) in the customer's message
+    group, deduplicated on the ride id (a retried publish of one ride within 5 minutes is delivered once)."""
+
     def __init__(self, topic_arn: str) -> None:
         self.topic_arn = topic_arn
+        self.fifo = topic_arn.endswith(".fifo")
 
     def publish(self, ride: Ride) -> str:
+        fifo = ({"MessageGroupId": message_group_id(ride.customer), "MessageDeduplicationId": ride.id}
+                if self.fifo else {})
         response = aws.sns_client().publish(TopicArn=self.topic_arn, Message=ride.to_message(),
-                                            MessageAttributes=message_attributes(ride))
+                                            MessageAttributes=message_attributes(ride), **fifo)
         return str(response["MessageId"])

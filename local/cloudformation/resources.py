@@ -121,6 +121,10 @@ class Provisioner:
     def _name(self, logical_id: str, kind: str) -> str:
         return physical_name(self.stack, logical_id, NAME_LIMITS[kind])
 
+    def _fifo_name(self, logical_id: str, kind: str, fifo: bool) -> str:
+        return f"{physical_name(self.stack, logical_id, NAME_LIMITS[kind] - 5)}.fifo" if fifo else self._name(
+            logical_id, kind)
+
     def _arn(self, service: str, resource: str) -> str:
         return f"arn:aws:{service}:{self.region}:{self.account}:{resource}"
 
@@ -135,7 +139,8 @@ class Provisioner:
         return key["KeyId"], {"Arn": key["Arn"], "KeyId": key["KeyId"]}
 
     def _topic(self, logical_id: str, p: dict[str, Any]) -> Created:
-        attributes = {k: str(p[k]) for k in ("DisplayName", "KmsMasterKeyId") if k in p}
+        attributes = {k: str(p[k]).lower() if isinstance(p[k], bool) else str(p[k])
+                      for k in ("DisplayName", "KmsMasterKeyId", "FifoTopic", "ContentBasedDeduplication") if k in p}
         arn = self.client("sns").create_topic(Name=p.get("TopicName") or self._name(logical_id, "AWS::SNS::Topic"),
                                               Attributes=attributes, Tags=_tags(p))["TopicArn"]
         return arn, {"TopicArn": arn, "TopicName": arn.rsplit(":", 1)[-1]}
@@ -143,7 +148,8 @@ class Provisioner:
     def _queue(self, logical_id: str, p: dict[str, Any]) -> Created:
         attributes = {k: as_json_string(v) if isinstance(v, dict) else str(v).lower() if isinstance(v, bool) else str(v)
                       for k, v in p.items() if k not in ("QueueName", "Tags")}
-        name = p.get("QueueName") or self._name(logical_id, "AWS::SQS::Queue")
+        # CloudFormation names a FIFO queue without a name of its own `*.fifo`, as SQS requires
+        name = p.get("QueueName") or self._fifo_name(logical_id, "AWS::SQS::Queue", bool(p.get("FifoQueue")))
         url = self.client("sqs").create_queue(QueueName=name, Attributes=attributes,
                                               tags=_tag_map(p))["QueueUrl"]
         return url, {"Arn": self._arn("sqs", name), "QueueName": name, "QueueUrl": url}

@@ -135,8 +135,10 @@ def test_consumer_may_only_put_items_in_its_own_table_and_update_its_own_account
         dynamo = [s for s in policy["PolicyDocument"]["Statement"]
                   if any(a.startswith("dynamodb:") for a in ([s["Action"]] if isinstance(s["Action"], str)
                                                              else s["Action"]))]
-        # the accounting consumer's TransactWriteItems is authorized per item: PutItem (ledger), UpdateItem (account)
-        accounts = [{"Action": "dynamodb:UpdateItem", "Effect": "Allow", "Resource": {"Fn::GetAtt": [
+        # the accounting consumer reads its customer's position (GetItem), then its TransactWriteItems is
+        # authorized per item: PutItem (ledger), UpdateItem (account)
+        accounts = [{"Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"], "Effect": "Allow",
+                     "Resource": {"Fn::GetAtt": [
             logical_id(template_json, "AWS::DynamoDB::Table", f"{name}AccountsTable"), "Arn"]}}
                     ] if name in ACCOUNTS else []
         assert dynamo == [{"Action": "dynamodb:PutItem", "Effect": "Allow",

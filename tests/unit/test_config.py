@@ -329,3 +329,35 @@ def test_settings_are_frozen_and_derive_what_the_stack_needs():
     assert service.handler == "customer_notification.handler.lambda_handler"
     assert settings.powertools_layer_parameter("python3.14", "arm64") == (
         f"/aws/service/powertools/python/arm64/python3.14/{installed_powertools_version()}")
+
+
+@pytest.mark.parametrize(("ordering", "allowed"), [("standard", True), ("fifo", True), ("FIFO", False),
+                                                   ("ordered", False), (True, False)])
+def test_the_ordering_is_standard_or_fifo(ordering, allowed):
+    context = {**copy.deepcopy(BASE), "ordering": ordering}
+    if allowed:
+        assert load_settings(context).ordering == ordering
+    else:
+        with pytest.raises(ConfigError, match=f"ordering: must be one of standard, fifo, got {ordering!r}"):
+            load_settings(context)
+
+
+def test_fifo_services_take_no_batching_window_and_at_most_10_records():
+    # Given the defaults (a 1 s window), ordering fifo needs no edit: the window of a FIFO service is 0
+    settings = load_settings({**copy.deepcopy(BASE), "ordering": "fifo"})
+    assert {s.max_batching_window_seconds for s in settings.subscribers} == {0}
+    # but a window or a batch Lambda refuses for a FIFO queue, written out, is named
+    context = copy.deepcopy(BASE)
+    context["ordering"] = "fifo"
+    context["subscribers"][0].update({"maxBatchingWindowSeconds": 5, "batchSize": 50})
+    with pytest.raises(ConfigError) as error:
+        load_settings(context)
+    name = context["subscribers"][0]["name"]
+    assert error.value.problems == [
+        f"subscribers.{name}.maxBatchingWindowSeconds: must be 0 with ordering fifo (Lambda takes no batching "
+        "window for a FIFO queue), got 5",
+        f"subscribers.{name}.batchSize: must be at most 10 with ordering fifo (Lambda's maximum for a FIFO queue), "
+        "got 50"]
+    # and the same service on the standard ordering is fine
+    context["ordering"] = "standard"
+    assert load_settings(context).subscribers[0].batch_size == 50

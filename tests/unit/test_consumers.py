@@ -64,10 +64,48 @@ class SlowStore(MemoryStore):
                 self.running -= 1
 
 
-def consumer_for(store: MemoryStore, failure_rate: float = 0.0, record_concurrency: int = 10) -> SubscriberConsumer:
+def consumer_for(store: MemoryStore, failure_rate: float = 0.0, record_concurrency: int = 10,
+                 fifo: bool = False) -> SubscriberConsumer:
     return SubscriberConsumer(effect=lambda ride: {"customer": ride.customer}, store=store,
                               settings=ConsumerSettings(table_name="unused", failure_rate=failure_rate,
-                                                        record_concurrency=record_concurrency))
+                                                        record_concurrency=record_concurrency, fifo=fifo))
+
+
+class FailingStore(MemoryStore):
+    """Fails the write of the named rides (as DynamoDB throttling would) and keeps the order of writes."""
+
+    def __init__(self, failing: set[str]) -> None:
+        super().__init__()
+        self.failing, self.order = failing, []
+
+    def put_once(self, item: dict[str, Any]) -> bool:
+        if item["rideId"] in self.failing:
+            raise RuntimeError(f"write of {item['rideId']} failed")
+        self.order.append(item["rideId"])
+        return super().put_once(item)
+
+
+def test_a_fifo_batch_is_applied_in_order_and_a_failure_holds_back_only_the_rest_of_its_group():
+    # Given a FIFO batch of two customers' rides (groups a and b), where the write of a2 fails
+    records = [sqs_record(ride_message(ride, customer=group), message_id=ride, group=group)
+               for ride, group in [("a1", "a"), ("b1", "b"), ("a2", "a"), ("b2", "b"), ("a3", "a")]]
+    store = FailingStore({"a2"})
+    # When the FIFO consumer takes it
+    response = consumer_for(store, fifo=True).lambda_handler(sqs_event(*records), LambdaContext())
+    # Then a2 and everything after it in group a come back failed, unprocessed, so SQS returns them in order
+    assert response == {"batchItemFailures": [{"itemIdentifier": "a2"}, {"itemIdentifier": "a3"}]}
+    # and the rest was applied one record at a time, in the batch's order
+    assert store.order == ["a1", "b1", "b2"]
+
+
+def test_the_standard_consumer_applies_records_after_a_failure_in_any_order():
+    # The same batch on a standard queue: a3 is applied although a2 failed (order is not kept)
+    records = [sqs_record(ride_message(ride, customer=group), message_id=ride)
+               for ride, group in [("a1", "a"), ("b1", "b"), ("a2", "a"), ("b2", "b"), ("a3", "a")]]
+    store = FailingStore({"a2"})
+    response = consumer_for(store).lambda_handler(sqs_event(*records), LambdaContext())
+    assert response == {"batchItemFailures": [{"itemIdentifier": "a2"}]}
+    assert sorted(store.order) == ["a1", "a3", "b1", "b2"]
 
 
 def test_records_of_a_batch_are_written_at_once():
@@ -128,6 +166,7 @@ def test_failure_injection_fails_records_without_recording_them():
     ({"EFFECT_TABLE_NAME": "t", "FAILURE_RATE": "1.5"}, "FAILURE_RATE must be a number from 0 to 1"),
     ({"EFFECT_TABLE_NAME": "t", "RECORD_CONCURRENCY": "0"}, "RECORD_CONCURRENCY must be a whole number from 1"),
     ({"EFFECT_TABLE_NAME": "t", "RECORD_CONCURRENCY": "ten"}, "RECORD_CONCURRENCY must be a whole number from 1"),
+    ({"EFFECT_TABLE_NAME": "t", "ORDERING": "FIFO"}, "ORDERING must be standard or fifo, got 'FIFO'"),
 ])
 def test_consumer_environment_errors_are_clear(environ, message):
     with pytest.raises(RuntimeError, match=message):
@@ -203,6 +242,31 @@ def test_duplicate_delivery_in_one_batch_and_across_batches_has_one_effect(effec
     assert balances(accounts) == {"cmr": (Decimal("256.5"), 1), "ana": (Decimal("10"), 1)}
 
 
+def test_each_entry_records_its_position_in_the_customers_sequence(effect_table, accounts):
+    store = DynamoLedgerStore("Effects", "Accounts")
+    for ride, customer in [("r-1", "cmr"), ("r-2", "ana"), ("r-3", "cmr"), ("r-4", "cmr")]:
+        assert store.put_once({"rideId": ride, "customer": customer, "amount": Decimal(1)}) is True
+    assert store.put_once({"rideId": "r-3", "customer": "cmr", "amount": Decimal(1)}) is False
+    assert {i["rideId"]: i["position"] for i in effect_table.scan()["Items"]} == {
+        "r-1": 1, "r-2": 1, "r-3": 2, "r-4": 3}
+    assert balances(accounts) == {"cmr": (Decimal(3), 3), "ana": (Decimal(1), 1)}
+
+
+def test_a_charge_whose_position_was_taken_meanwhile_is_not_applied_at_that_position(effect_table, accounts):
+    # Given the customer's account moved on after this charge read its position (another charge won the race)
+    store = DynamoLedgerStore("Effects", "Accounts")
+    store.put_once({"rideId": "first", "customer": "cmr", "amount": Decimal(5)})
+    stale = store.transaction({"rideId": "late", "customer": "cmr", "amount": Decimal(7)}, position=0)
+    # When it commits with the position it read, Then DynamoDB cancels it on the account's condition
+    with pytest.raises(ClientError) as cancelled:
+        boto3.client("dynamodb").transact_write_items(TransactItems=stale)
+    assert [r["Code"] for r in cancelled.value.response["CancellationReasons"]] == ["None", "ConditionalCheckFailed"]
+    # and put_once, which reads the position again on a retry, applies it next
+    assert store.put_once({"rideId": "late", "customer": "cmr", "amount": Decimal(7)}) is True
+    assert balances(accounts) == {"cmr": (Decimal(12), 2)}
+    assert effect_table.get_item(Key={"rideId": "late"})["Item"]["position"] == 2
+
+
 def test_a_float_amount_is_refused_before_any_write(effect_table, accounts):
     with pytest.raises(TypeError, match="Decimal"):
         DynamoLedgerStore("Effects", "Accounts").put_once({"rideId": "f", "customer": "c", "amount": 0.1})
@@ -215,6 +279,10 @@ class ConflictingClient:
     def __init__(self, conflicts: int, reasons: tuple[str, ...] = ("None", "TransactionConflict")) -> None:
         self.conflicts, self.reasons, self.calls = conflicts, reasons, 0
 
+    @staticmethod
+    def get_item(**_: Any) -> dict[str, Any]:
+        return {}
+
     def transact_write_items(self, **_: Any) -> None:
         self.calls += 1
         if self.calls <= self.conflicts:
@@ -222,10 +290,12 @@ class ConflictingClient:
                                "CancellationReasons": [{"Code": c} for c in self.reasons]}, "TransactWriteItems")
 
 
+@pytest.mark.parametrize("reasons", [("None", "TransactionConflict"), ("None", "ConditionalCheckFailed")])
 @pytest.mark.parametrize(("conflicts", "stored"), [(effects.CONFLICT_ATTEMPTS - 1, True),
                                                    (effects.CONFLICT_ATTEMPTS, None)])
-def test_a_transaction_conflict_is_retried_a_few_times_then_raised(monkeypatch, conflicts, stored):
-    client = ConflictingClient(conflicts)
+def test_a_transaction_conflict_is_retried_a_few_times_then_raised(monkeypatch, conflicts, stored, reasons):
+    """A conflict with another transaction, or a position taken meanwhile, is retried; anything else is not."""
+    client = ConflictingClient(conflicts, reasons)
     monkeypatch.setattr(effects.aws, "dynamodb_client", lambda: client)
     store = DynamoLedgerStore("Effects", "Accounts", pause=lambda _: None)
     entry = {"rideId": "r", "customer": "c", "amount": Decimal(1)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import importlib
 import json
 from decimal import Decimal
@@ -19,12 +20,25 @@ TABLE = "Rides"
 @pytest.fixture
 def cloud(aws, monkeypatch):
     """Rides table, ride topic and a raw-delivery queue that sees what the topic publishes."""
+    return build_cloud(monkeypatch)
+
+
+@pytest.fixture
+def fifo_cloud(aws, monkeypatch):
+    """The same with an SNS FIFO topic and an SQS FIFO queue (ordering "fifo")."""
+    return build_cloud(monkeypatch, fifo=True)
+
+
+def build_cloud(monkeypatch: pytest.MonkeyPatch, fifo: bool = False) -> Any:
     dynamodb, sns, sqs = boto3.client("dynamodb"), boto3.client("sns"), boto3.client("sqs")
     dynamodb.create_table(TableName=TABLE, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
                           AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
                           BillingMode="PAY_PER_REQUEST")
-    topic_arn = sns.create_topic(Name="RideCompletionTopic")["TopicArn"]
-    queue_url = sqs.create_queue(QueueName="observer")["QueueUrl"]
+    suffix, fifo_attributes = (".fifo", {"FifoTopic": "true"}) if fifo else ("", {})
+    topic_name = f"RideCompletionTopic{suffix}"
+    topic_arn = sns.create_topic(Name=topic_name, Attributes=fifo_attributes)["TopicArn"]
+    queue_url = sqs.create_queue(QueueName=f"observer{suffix}",
+                                 Attributes={"FifoQueue": "true"} if fifo else {})["QueueUrl"]
 
     def subscribe() -> None:
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -50,14 +64,14 @@ def cloud(aws, monkeypatch):
 
         def published(self) -> list[dict[str, Any]]:
             messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
-                                           MessageAttributeNames=["All"])
+                                           MessageAttributeNames=["All"], MessageSystemAttributeNames=["All"])
             return messages.get("Messages", [])
 
         def delete_topic(self) -> None:
             sns.delete_topic(TopicArn=topic_arn)
 
         def restore_topic(self) -> None:
-            sns.create_topic(Name="RideCompletionTopic")
+            sns.create_topic(Name=topic_name, Attributes=fifo_attributes)
             subscribe()
 
         def delete_table(self) -> None:
@@ -75,6 +89,17 @@ def test_valid_ride_is_stored_published_and_answered_201(cloud):
     assert json.loads(message["Body"]) == {**SAMPLE_RIDE, "id": body["id"]}
     assert message["MessageAttributes"]["fare"] == {"DataType": "Number", "StringValue": "256.5"}
     assert message["MessageAttributes"]["distance"]["DataType"] == "Number"
+
+
+def test_on_a_fifo_topic_a_ride_goes_to_its_customers_group_deduplicated_on_its_id(fifo_cloud):
+    status, body = fifo_cloud.post(SAMPLE_RIDE)
+    assert status == 201
+    [message] = fifo_cloud.published()
+    group = hashlib.sha256(SAMPLE_RIDE["customer"].encode()).hexdigest()
+    assert message["Attributes"]["MessageGroupId"] == group
+    assert message["Attributes"]["MessageDeduplicationId"] == body["id"]
+    [item] = fifo_cloud.rides()
+    assert item["status"] == "PUBLISHED" and item["publishedAt"] > 0
 
 
 @pytest.mark.parametrize(("body", "field"), [

@@ -50,6 +50,7 @@ from local.logs.shipper import LogShipper
 from local.options import ACCOUNT, AwsOptions, worker_environment
 from local.sns import delivery
 from local.sns import metrics as sns_metrics
+from local.sqs import fifo
 from local.sqs import metrics as sqs_metrics
 from local.sqs.queues import QueueAccess
 
@@ -85,6 +86,7 @@ class LocalAws:
         sns_delivery.listeners.append(topics.outcome)
         delivery.install(sns_delivery)
         self._start_server()  # applies moto_patches: count SQS calls after (around the atomic operations)
+        fifo.install()  # FIFO deduplication around moto_patches' atomic send
         sqs_metrics.install(queues)
         sns_metrics.install(topics)
         put_metric_data.install(on_stored=self.alarms.store.add)

@@ -40,6 +40,8 @@ from moto.sqs.exceptions import QueueDoesNotExist, SQSException
 from moto.sqs.models import Queue, SQSBackend, sqs_backends
 from moto.sqs.responses import SQSResponse
 
+from local.sqs import fifo
+
 MAX_MESSAGES_PER_SECOND = 500
 MAX_LIST_RESULTS = 10
 RECEIVE_VISIBILITY_SECONDS = 30  # a message being moved is hidden this long if the move dies half-way
@@ -208,8 +210,10 @@ def _run(backend: SQSBackend, task: MoveTask) -> None:
                     continue
                 try:
                     destination = _destination_name(backend, task, message)
-                    backend.send_message(destination, message.body, message_attributes=message.message_attributes,
-                                         system_attributes=message.system_attributes)
+                    with fifo.moving():  # a FIFO message keeps its group and deduplication id
+                        backend.send_message(destination, message.body, message_attributes=message.message_attributes,
+                                             system_attributes=message.system_attributes,
+                                             group_id=message.group_id, deduplication_id=message.deduplication_id)
                 except SQSException as error:
                     backend.change_message_visibility(task.source.name, message.receipt_handle, 0)
                     raise _Failed(error.code) from error

@@ -1,0 +1,134 @@
+"""FIFO deduplication as SNS and SQS document it, for the topic and the queues of ordering "fifo".
+
+A message sent (SQS) or published (SNS) with the deduplication id of one accepted in the last 5 minutes is
+accepted again and not delivered, whether or not the first is still in the queue; the answer names the
+first (its message id). With content-based deduplication the id is the SHA-256 of the body.
+(https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/using-messagededuplicationid-property.html,
+https://docs.aws.amazon.com/sns/latest/dg/fifo-message-dedup.html)
+
+moto deduplicates an SQS send only against the messages still in the queue, by scanning it: a ride
+redelivered after its first copy was processed and deleted reaches the consumer again. And moto's SNS FIFO
+topic does not deduplicate at all. Here both keep a 5-minute window per queue and per topic.
+
+Moves are not sends: a DLQ redrive (a message move task) keeps the message's group and deduplication ids and
+is never deduplicated (`moving()`), and moto's own move to a DLQ after maxReceiveCount does not send.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from moto.sns.models import Topic
+from moto.sqs.models import SQSBackend
+
+WINDOW_SECONDS = 300  # SNS and SQS: the deduplication interval
+_originals: dict[str, Callable[..., Any]] = {}
+_lock = threading.Lock()
+_state = threading.local()
+
+
+class DeduplicationWindow:
+    """What was accepted under each deduplication id in the last WINDOW_SECONDS."""
+
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+        self.clock = clock or (lambda: time.monotonic())
+        self.accepted: OrderedDict[str, tuple[float, Any]] = OrderedDict()  # oldest first
+
+    def first(self, key: str) -> Any | None:
+        now = self.clock()
+        while self.accepted:
+            oldest, (at, _) = next(iter(self.accepted.items()))
+            if now - at < WINDOW_SECONDS:
+                break
+            del self.accepted[oldest]
+        found = self.accepted.get(key)
+        return None if found is None else found[1]
+
+    def accept(self, key: str, value: Any) -> None:
+        self.accepted[key] = (self.clock(), value)
+
+
+_windows: dict[tuple[str, str], DeduplicationWindow] = {}  # (kind, ARN) -> window
+
+
+def _window(kind: str, arn: str) -> DeduplicationWindow:
+    return _windows.setdefault((kind, arn), DeduplicationWindow())
+
+
+def _on(flag: Any) -> bool:
+    """moto keeps ContentBasedDeduplication as a bool or as the string the API was given."""
+    return str(flag).lower() == "true"
+
+
+def _key(deduplication_id: str | None, body: str, content_based: bool) -> str | None:
+    if deduplication_id:
+        return deduplication_id
+    return hashlib.sha256(body.encode()).hexdigest() if content_based else None
+
+
+@contextmanager
+def moving() -> Iterator[None]:
+    """Sends in this block are moves (a redrive): never deduplicated."""
+    _state.moving = True
+    try:
+        yield
+    finally:
+        _state.moving = False
+
+
+def _send_message(self: SQSBackend, queue_name: str, message_body: str, *args: Any, **kwargs: Any) -> Any:
+    send = _originals["SQSBackend.send_message"]
+    queue = self.get_queue(queue_name)
+    if not queue.fifo_queue or getattr(_state, "moving", False):
+        return send(self, queue_name, message_body, *args, **kwargs)
+    key = _key(kwargs.get("deduplication_id"), message_body, _on(getattr(queue, "content_based_deduplication", False)))
+    if key is None:  # moto answers the missing id
+        return send(self, queue_name, message_body, *args, **kwargs)
+    with _lock:
+        window = _window("sqs", queue.queue_arn)
+        first = window.first(key)
+        if first is not None:
+            return first  # accepted, not delivered: the answer is the first message's
+        message = send(self, queue_name, message_body, *args, **kwargs)
+        window.accept(key, message)
+        return message
+
+
+def _publish(self: Topic, message: str, *args: Any, **kwargs: Any) -> str:
+    publish = _originals["Topic.publish"]
+    if not self.fifo_topic:
+        return publish(self, message, *args, **kwargs)
+    key = _key(kwargs.get("deduplication_id"), message, _on(self.content_based_deduplication))
+    if key is None:
+        return publish(self, message, *args, **kwargs)
+    with _lock:
+        window = _window("sns", self.arn)
+        first = window.first(key)
+        if first is not None:
+            return str(first)
+        message_id = publish(self, message, *args, **kwargs)
+        window.accept(key, message_id)
+        return message_id
+
+
+def install() -> None:
+    """Deduplicate FIFO sends and publishes (idempotent); after moto_patches, so the send is its atomic one."""
+    if _originals:
+        return
+    _originals["SQSBackend.send_message"] = SQSBackend.send_message
+    _originals["Topic.publish"] = Topic.publish
+    SQSBackend.send_message = _send_message  # type: ignore[method-assign]
+    Topic.publish = _publish  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    if _originals:
+        SQSBackend.send_message = _originals.pop("SQSBackend.send_message")  # type: ignore[method-assign]
+        Topic.publish = _originals.pop("Topic.publish")  # type: ignore[method-assign]
+    _windows.clear()

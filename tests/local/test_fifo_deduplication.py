@@ -1,0 +1,104 @@
+"""FIFO deduplication as SNS and SQS document it (local/sqs/fifo.py): 5 minutes, whether or not the first copy
+is still in the queue; moves (a DLQ redrive) keep the message's group and are never deduplicated."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from local.sqs import fifo
+
+GROUP = "customer-1"
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(fifo.time, "monotonic", lambda: now[0])
+    return now
+
+
+@pytest.fixture
+def deduplicating(aws, moto_as_the_local_cloud_runs_it, clock):
+    fifo.install()
+    yield
+    fifo.uninstall()
+
+
+def fifo_queue(name: str = "rides.fifo") -> str:
+    return boto3.client("sqs").create_queue(QueueName=name, Attributes={"FifoQueue": "true"})["QueueUrl"]
+
+
+def send(url: str, body: str, dedup: str) -> str:
+    return boto3.client("sqs").send_message(QueueUrl=url, MessageBody=body, MessageGroupId=GROUP,
+                                            MessageDeduplicationId=dedup)["MessageId"]
+
+
+def take_all(url: str) -> list[dict]:
+    """Receive and delete everything there is (what a consumer that processed it does)."""
+    sqs, taken = boto3.client("sqs"), []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                          MessageSystemAttributeNames=["All"]).get("Messages", []):
+        for message in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        taken += messages
+    return taken
+
+
+def test_moto_as_it_ships_delivers_a_duplicate_sent_after_the_first_was_deleted(aws):
+    # if this fails, moto now deduplicates as SQS does: drop local/sqs/fifo.py's SQS part
+    url = fifo_queue()
+    send(url, "ride r-1", "r-1")
+    assert len(take_all(url)) == 1
+    send(url, "ride r-1", "r-1")
+    assert len(take_all(url)) == 1
+
+
+def test_a_duplicate_within_5_minutes_is_accepted_not_delivered_even_after_the_first_was_deleted(
+        deduplicating, clock):
+    url = fifo_queue()
+    first = send(url, "ride r-1", "r-1")
+    assert [m["Body"] for m in take_all(url)] == ["ride r-1"]
+    clock[0] += fifo.WINDOW_SECONDS - 1
+    assert send(url, "ride r-1 again", "r-1") == first  # accepted, answered with the first message's id
+    assert take_all(url) == []
+    clock[0] += 1  # 5 minutes after the first: a new message
+    assert send(url, "ride r-1 later", "r-1") != first
+    assert [m["Body"] for m in take_all(url)] == ["ride r-1 later"]
+
+
+def test_a_fifo_topic_deduplicates_publishes_within_5_minutes(deduplicating, clock):
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic = sns.create_topic(Name="rides.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
+    url = fifo_queue()
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+
+    def publish(body: str) -> str:
+        answer = sns.publish(TopicArn=topic, Message=body, MessageGroupId=GROUP, MessageDeduplicationId="r-1")
+        return answer["MessageId"]
+
+    first = publish("ride r-1")
+    [delivered] = take_all(url)
+    assert delivered["Attributes"]["MessageGroupId"] == GROUP
+    clock[0] += 60
+    assert publish("ride r-1 retried") == first
+    assert take_all(url) == []
+
+
+def test_a_redrive_from_a_fifo_dlq_keeps_the_group_and_is_never_deduplicated(deduplicating):
+    sqs = boto3.client("sqs")
+    source, dlq = fifo_queue("rides.fifo"), fifo_queue("rides-dlq.fifo")
+    arn = lambda url: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]  # noqa: E731
+    sqs.set_queue_attributes(QueueUrl=source, Attributes={"RedrivePolicy": json.dumps(
+        {"deadLetterTargetArn": arn(dlq), "maxReceiveCount": 1})})
+    send(source, "ride r-1", "r-1")
+    sqs.receive_message(QueueUrl=source, VisibilityTimeout=0)  # received once, not deleted
+    assert sqs.receive_message(QueueUrl=source).get("Messages", []) == []  # moved to the DLQ on this receive
+    # When an operator redrives the DLQ within the 5 minutes of the first send
+    sqs.start_message_move_task(SourceArn=arn(dlq), DestinationArn=arn(source))
+    # Then the ride is back in its own queue, in its group (a redrive is not a new send)
+    [moved] = take_all(source)
+    assert moved["Body"] == "ride r-1" and moved["Attributes"]["MessageGroupId"] == GROUP

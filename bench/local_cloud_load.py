@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["cost_of_signing"] = round(on["drained_seconds"] / others["unsigned"]["drained_seconds"] - 1, 3)
     result = write_result(args.output, "local cloud end to end at load",
                           f"python -m bench.local_cloud_load --rides {args.rides} --clients {args.clients}", figures)
-    print(json.dumps({k: v for k, v in result.items() if k not in ("reconciliation", *others)}, indent=1))
+    print(json.dumps({k: v for k, v in result.items() if k not in ("reconciliation", "timeline", *others)}, indent=1))
     ok = all(run["reconciliation"]["exact"] for run in (on, *others.values()))
     print(f"reconciliation: {'exact' if ok else 'NOT EXACT'}")
     return 0 if ok else 1

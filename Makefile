@@ -15,7 +15,7 @@ RIDES  ?= 60
 TARGET ?= aws
 PYTEST_ARGS ?=
 TEST_WORKERS ?= 2  # `make test` runs a test file per worker; the local clouds wait on I/O as much as they compute
-# Deploying (see README "Deploy to a sandbox account"): every one optional.
+# Deploying (see docs/deploy.md): every one optional.
 CDK_OUT ?= cdk.out
 STACK_NAME ?=# e.g. WildRydes-pr-42: an ephemeral stack (default: stackName in cdk.json)
 ALARM_EMAIL ?=# overrides alarmEmail in cdk.json for this deploy
@@ -30,7 +30,7 @@ PREFLIGHT := $(BIN)/python -m scripts.preflight --cdk-out $(CDK_OUT) $(if $(STAC
 	$(if $(POWERTOOLS_PARAMETER),--parameter PowertoolsLayerParameter=$(POWERTOOLS_PARAMETER))
 
 .PHONY: help setup test lint unit infra local-tests deploy-tests synth preflight deploy destroy bootstrap diff rehearse demo \
-	local smoke bench clean review review-readme bench-review
+	local smoke bench clean review review-readme bench-review docs bench-page
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -58,7 +58,7 @@ setup: $(BIN)/.installed $(CHECKOV_VENV)/bin/.installed node_modules/.installed 
 lint: setup ## ruff
 	$(BIN)/ruff check .
 
-test: setup ## the whole suite: lint, unit, infrastructure (cdk-nag, cfn-lint), local cloud end to end
+test: setup ## the whole suite: lint, unit, infrastructure (cdk-nag, cfn-lint), local cloud end to end, the docs site
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
@@ -92,7 +92,7 @@ deploy: synth ## preflight, bootstrap if needed, deploy cdk.out; STACK_NAME ALAR
 	$(CDK) deploy --app $(CDK_OUT) --require-approval $(REQUIRE_APPROVAL) --no-previous-parameters $(PARAMETERS) \
 		$(CDK_FLAGS)
 
-destroy: synth ## delete the stack (tables, logging role are retained: see README); STACK_NAME
+destroy: synth ## delete the stack (tables, logging role are retained: see docs/deploy.md); STACK_NAME
 	$(CDK) destroy --app $(CDK_OUT) --force $(CDK_FLAGS)
 
 rehearse: setup ## make deploy + make destroy with the real CDK CLI against moto on this machine (~1 min)
@@ -117,8 +117,9 @@ bench-review: setup ## time make review (beyond synth, with a synth, with BASE);
 smoke: setup ## prove the deployed stack works (TARGET=local: the running `make local`)
 	$(BIN)/wildrydes smoke --target $(TARGET)
 
-bench: synth ## benchmarks, about 20 minutes (local cloud at load, start/stop/burst, consumer, imports, moto, IAM, alarms)
+bench: synth ## benchmarks (local cloud at load, start/stop/burst, consumer, imports, moto, IAM, alarms)
 	$(BIN)/python -m bench.local_cloud_load
+	$(BIN)/python -m scripts.benchmarks_page
 	$(BIN)/python -m bench.local_cloud_lifecycle
 	$(BIN)/python -m bench.consumer_records
 	$(BIN)/python -m bench.handler_imports
@@ -127,5 +128,11 @@ bench: synth ## benchmarks, about 20 minutes (local cloud at load, start/stop/bu
 	$(BIN)/python -m bench.iam_decisions
 	$(BIN)/python -m bench.alarm_evaluation
 
+bench-page: setup ## rewrite docs/generated/ (the load run's table and charts) from bench/results/local_cloud_load.json
+	$(BIN)/python -m scripts.benchmarks_page
+
+docs: setup ## build the docs site into site/ with --strict (fails on a broken link, anchor or include)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 clean: ## remove generated files (keeps the environment)
-	rm -rf cdk.out .local .pytest_cache .ruff_cache
+	rm -rf cdk.out .local .pytest_cache .ruff_cache site

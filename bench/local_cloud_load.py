@@ -19,7 +19,10 @@ made as `make local` runs: IAM enforcement and TLS on, every request signed (Sig
 (apiAuthorization "iam"). Then, right after (`--compare`, the default), once with enforcement and TLS off
 (`ENFORCE_IAM=0`, `--plain-http`) and once with the POST unsigned (apiAuthorization "none"), and it records
 what each costs.
-Results go to bench/results/local_cloud_load.json.
+While each run sends and drains, it samples the queues every few seconds (bench/timeline.py) into the
+result's "timeline", which the benchmarks page draws (`python -m scripts.benchmarks_page`).
+Results go to bench/results/local_cloud_load.json (`--output` for a trial run; `--no-compare` runs only the
+first configuration).
 """
 
 from __future__ import annotations
@@ -40,14 +43,15 @@ from typing import Any
 from aws_clients.control import ControlClient
 from bench.processes import by_role, peak_rss_mb, tree
 from bench.record import write_result
+from bench.timeline import Timeline
 from ops.filters import deployed_subscriptions
 from ops.reconcile import reconcile
 from ops.send import Outcome, SendOptions, SendReport, send
 from ops.target import Target, local_target
+from ops.watch import queue_depth
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "local_cloud_load.json"
-DEPTH = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
 
 
 def start_local_cloud(args: argparse.Namespace, endpoints_file: Path, cdk_out: Path,
@@ -151,12 +155,9 @@ def load(target: Target, *, rides: int, clients: int, poison_every: int, seed: i
 
 
 def queued(target: Target) -> int:
-    """Messages waiting or in flight in every service's queue."""
-    sqs, total = target.client("sqs"), 0
-    for service in target.services:
-        attributes = sqs.get_queue_attributes(QueueUrl=service.queue_url, AttributeNames=list(DEPTH))["Attributes"]
-        total += sum(int(attributes[name]) for name in DEPTH)
-    return total
+    """Messages waiting, in flight or delayed in every service's queue."""
+    sqs = target.client("sqs")
+    return sum(sum(queue_depth(sqs, service.queue_url)) for service in target.services)
 
 
 def exact(target: Target, reconciliation: Any, rides: int, poison: int) -> bool:
@@ -198,15 +199,17 @@ def run_once(args: argparse.Namespace, cdk_out: Path, *, secure: bool, mode: str
             print(f"[{mode}] raw moto SQS: {raw:.0f} messages/s", flush=True)
             before = {p.pid: p.cpu_seconds for p in tree(process.pid)}
             started = time.monotonic()
-            report, poison = load(target, rides=args.rides, clients=args.clients, seed=11,
-                                  poison_every=round(1 / args.poison) if args.poison else 0, sign=sign)
-            sent_at = time.monotonic() - started
-            summary = report.summary()
-            print(f"[{mode}] sent {args.rides} rides in {sent_at:.1f} s ({args.rides / sent_at:.1f}/s): "
-                  f"{summary['statuses']}", flush=True)
-            while queued(target):
-                time.sleep(0.2)
-            drained_at = time.monotonic() - started
+            with Timeline(target, started, every=args.sample_seconds) as timeline:
+                report, poison = load(target, rides=args.rides, clients=args.clients, seed=11,
+                                      poison_every=round(1 / args.poison) if args.poison else 0, sign=sign,
+                                      on_outcome=timeline.count)
+                sent_at = time.monotonic() - started
+                summary = report.summary()
+                print(f"[{mode}] sent {args.rides} rides in {sent_at:.1f} s ({args.rides / sent_at:.1f}/s): "
+                      f"{summary['statuses']}", flush=True)
+                while queued(target):
+                    time.sleep(0.2)
+                drained_at = time.monotonic() - started
             usage = tree(process.pid)
             peaks = {p.pid: peak_rss_mb(p.pid) for p in usage}
             status = ControlClient(target.endpoint_url or "", target.ca_bundle).call("GET", "status")
@@ -235,7 +238,8 @@ def run_once(args: argparse.Namespace, cdk_out: Path, *, secure: bool, mode: str
         "cpu_seconds_per_1000_rides": {role: round(seconds * 1000 / args.rides, 2) for role, seconds in cpu.items()},
         "peak_rss_mb_largest_process": round(max(peaks.values()), 1),
         "peak_rss_mb_all_processes": round(sum(peaks.values()), 1),
-        "accounts": charges, "reconciliation": {**reconciliation.as_dict(), "exact": ok}}
+        "accounts": charges, "reconciliation": {**reconciliation.as_dict(), "exact": ok},
+        "timeline": timeline.as_dict()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -251,7 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare", action=argparse.BooleanOptionalAction, default=True,
                         help="also run with enforcement and TLS off, and with the POST unsigned, right after, and "
                              "record what each costs")
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--sample-seconds", type=float, default=3.0,
+                        help="seconds between two samples of the queues for the result's timeline (bench/timeline.py)")
+    parser.add_argument("--output", type=Path, default=RESULTS,
+                        help="where the result goes (a small trial run: a file outside bench/results/)")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -271,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["cost_of_signing"] = round(on["drained_seconds"] / others["unsigned"]["drained_seconds"] - 1, 3)
     result = write_result(args.output, "local cloud end to end at load",
                           f"python -m bench.local_cloud_load --rides {args.rides} --clients {args.clients}", figures)
-    print(json.dumps({k: v for k, v in result.items() if k not in ("reconciliation", *others)}, indent=1))
+    print(json.dumps({k: v for k, v in result.items() if k not in ("reconciliation", "timeline", *others)}, indent=1))
     ok = all(run["reconciliation"]["exact"] for run in (on, *others.values()))
     print(f"reconciliation: {'exact' if ok else 'NOT EXACT'}")
     return 0 if ok else 1

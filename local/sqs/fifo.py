@@ -1,4 +1,4 @@
-"""FIFO deduplication as SNS and SQS document it, for the topic and the queues of ordering "fifo".
+"""FIFO queues and topics as SNS and SQS document them, for ordering "fifo": deduplication, and retries in order.
 
 A message sent (SQS) or published (SNS) with the deduplication id of one accepted in the last 5 minutes is
 accepted again and not delivered, whether or not the first is still in the queue; the answer names the
@@ -9,6 +9,12 @@ https://docs.aws.amazon.com/sns/latest/dg/fifo-message-dedup.html)
 moto deduplicates an SQS send only against the messages still in the queue, by scanning it: a ride
 redelivered after its first copy was processed and deleted reaches the consumer again. And moto's SNS FIFO
 topic does not deduplicate at all. Here both keep a 5-minute window per queue and per topic.
+
+And a message group returns in order. When several in-flight messages of one group turn visible again
+together (a failed batch: the failed record and the rest of its group), moto's receive still counts the
+later ones as in flight while it looks at the first, skips it, and hands out the second: the group's order
+is lost exactly on a retry. Here a receive from a FIFO queue first lets go of every message whose
+visibility timeout has ended, so only messages still invisible hold their group.
 
 Moves are not sends: a DLQ redrive (a message move task) keeps the message's group and deduplication ids and
 is never deduplicated (`moving()`), and moto's own move to a DLQ after maxReceiveCount does not send.
@@ -27,9 +33,11 @@ from typing import Any
 from moto.sns.models import Topic
 from moto.sqs.models import SQSBackend
 
+from local.sqs.queues import QUEUE_LOCK
+
 WINDOW_SECONDS = 300  # SNS and SQS: the deduplication interval
 _originals: dict[str, Callable[..., Any]] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # a FIFO publish sends to FIFO queues under it
 _state = threading.local()
 
 
@@ -117,18 +125,31 @@ def _publish(self: Topic, message: str, *args: Any, **kwargs: Any) -> str:
         return message_id
 
 
+def _receive_message(self: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+    receive = _originals["SQSBackend.receive_message"]
+    with QUEUE_LOCK:  # the lock moto_patches holds around every message operation (reentrant)
+        queue = self.get_queue(queue_name)
+        if queue.fifo_queue:
+            queue._pending_messages -= {m for m in queue._pending_messages if m.visible}
+        return receive(self, queue_name, *args, **kwargs)
+
+
 def install() -> None:
-    """Deduplicate FIFO sends and publishes (idempotent); after moto_patches, so the send is its atomic one."""
+    """Deduplicate FIFO sends and publishes, keep retried groups in order (idempotent); after moto_patches,
+    so the send wrapped is its atomic one."""
     if _originals:
         return
     _originals["SQSBackend.send_message"] = SQSBackend.send_message
     _originals["Topic.publish"] = Topic.publish
+    _originals["SQSBackend.receive_message"] = SQSBackend.receive_message
     SQSBackend.send_message = _send_message  # type: ignore[method-assign]
     Topic.publish = _publish  # type: ignore[method-assign]
+    SQSBackend.receive_message = _receive_message  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
     if _originals:
         SQSBackend.send_message = _originals.pop("SQSBackend.send_message")  # type: ignore[method-assign]
         Topic.publish = _originals.pop("Topic.publish")  # type: ignore[method-assign]
+        SQSBackend.receive_message = _originals.pop("SQSBackend.receive_message")  # type: ignore[method-assign]
     _windows.clear()

@@ -154,9 +154,15 @@ def test_smoke_passes_on_the_local_cloud(target: Target):
 
 
 def test_make_smoke_passes_with_the_workshops_event_json_ride(endpoints: Path):
+    """`make smoke` posts the workshop's event.json ride (numbers as strings), which is accepted, reaches exactly
+    its tables and is PUBLISHED: fails if the case did not run, not merely if it ran and failed."""
     result = run_cli(endpoints, "smoke", "--json")
     report = json.loads(result.stdout)
     assert [c for c in report["checks"] if not c["ok"]] == [] and result.exit_code == 0
+    checks = {c["name"]: c["ok"] for c in report["checks"]}
+    case = EVENT_JSON_RIDE.name
+    assert {f"POST {case} -> 201", f"{case} in exactly its tables", f"{case} PUBLISHED in the Rides table"} <= {
+        name for name, ok in checks.items() if ok}, sorted(checks)
 
 
 def test_a_firing_alarm_fails_smoke_and_watch_shows_the_transition(endpoints: Path, target: Target):

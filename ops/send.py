@@ -254,9 +254,13 @@ class TopicSender:
 def drive(items: Iterable[Item], handle: Callable[[list[Item]], list[Outcome]], *, concurrency: int,
           rate: float | None = None, duration: float | None = None, batch: int = 1,
           on_outcome: Callable[[Outcome], None] | None = None, stop: threading.Event | None = None,
-          clock: Callable[[], float] = time.monotonic) -> SendReport:
-    """Send `items` with `concurrency` clients, item n due n / rate seconds after the start."""
+          clock: Callable[[], float] = time.monotonic, wait: Callable[[float], bool] | None = None) -> SendReport:
+    """Send `items` with `concurrency` clients, item n due n / rate seconds after the start.
+
+    `clock` and `wait` (seconds -> True if stopped meanwhile; `stop.wait` by default) are the time it paces
+    by: tests pass a clock of their own."""
     stop = stop or threading.Event()
+    wait = wait or stop.wait
     source: Iterator[Item] = iter(items)
     lock = threading.Lock()
     report = SendReport(via="")
@@ -275,7 +279,7 @@ def drive(items: Iterable[Item], handle: Callable[[list[Item]], list[Outcome]], 
             while chunk := take():
                 if rate:
                     delay = started + chunk[0].index / rate - clock()
-                    if delay > 0 and stop.wait(delay):
+                    if delay > 0 and wait(delay):
                         return
                     if deadline is not None and clock() >= deadline:
                         return

@@ -71,6 +71,7 @@ def test_rides_sent_straight_to_the_topic_reach_their_services(endpoints: Path, 
     assert result.exit_code == 0 and json.loads(result.stdout)["accepted"] == 40
     wait_drained(endpoints)
     outcome = reconcile(target, read_accepted(rides_file))
+    assert sorted(s.service for s in outcome.services) == sorted(ALL)  # all() below is over the three
     assert outcome.ok and all(s.processed == s.expected for s in outcome.services)
     assert outcome.rides_status == {"missing": 40}  # the topic path bypasses the producer and its table
 
@@ -117,6 +118,7 @@ def test_a_subscription_dlq_is_redriven_the_same_way(endpoints: Path, target: Ta
     assert moved[("CustomerAccounting", "subscription")] == 6 and sum(moved.values()) == 6
     wait_for(lambda: in_table(target, "CustomerAccounting", ids) == ids, what="the redriven rides processed")
     drained = wait_drained(endpoints)
+    assert [s["service"] for s in drained["services"]] == sorted(ALL)  # all() below is over the three
     assert all(s["subscription_dlq"] == 0 for s in drained["services"])
     # charged once each, the duplicate included: 10.25 + 11.25 + ... + 14.25
     account = target.client("dynamodb").get_item(TableName=service.accounts_table_name, ConsistentRead=True,

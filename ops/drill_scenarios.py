@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ops import dlq as dlq_ops
-from ops.drill import AlarmSpec, Drill, DrillAborted, resolve
+from ops.drill_model import AlarmSpec, Drill, DrillAborted, resolve
 from ops.errors import OpsError
 from ops.mappings import set_enabled
 from ops.send import ApiSender, SendOptions, send

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ops.dlq import DeadLetter, RedriveResult
-from ops.drill import DrillResult, Step
+from ops.drill_model import DrillResult, Step
 from ops.mappings import MappingState
 from ops.pending_rides import PendingRide, Republished
 from ops.permissions import Permissions

@@ -42,7 +42,8 @@ from bench.processes import by_role, peak_rss_mb, tree
 from bench.record import write_result
 from ops.filters import deployed_subscriptions
 from ops.reconcile import reconcile
-from ops.send import Outcome, SendOptions, SendReport, send
+from ops.send import SendOptions, send
+from ops.send_report import Outcome, SendReport
 from ops.target import Target, local_target
 
 ROOT = Path(__file__).resolve().parent.parent

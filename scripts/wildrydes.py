@@ -22,8 +22,9 @@ from ops import pending_rides, views
 from ops import plan as plan_ops
 from ops.errors import CheckFailed
 from ops.reconcile import reconcile as reconcile_rides
-from ops.send import SendOptions, outcome_dicts, read_accepted, write_accepted
+from ops.send import SendOptions
 from ops.send import send as send_rides
+from ops.send_report import outcome_dicts, read_accepted, write_accepted
 from ops.smoke import run_smoke
 from ops.target import ROOT, default_stack_name
 from ops.watch import snapshot as take_snapshot

@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 from ops.reconcile import reconcile
-from ops.send import read_accepted
+from ops.send_report import read_accepted
 from ops.smoke import CASES, EVENT_JSON_RIDE, run_smoke
 from ops.target import Target
 from ops.traffic import ride_attributes, ride_message

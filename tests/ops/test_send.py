@@ -11,18 +11,9 @@ import httpx
 import pytest
 
 from ops.errors import OpsError
-from ops.send import (
-    ApiSender,
-    Outcome,
-    SendOptions,
-    SendReport,
-    TopicSender,
-    backoff,
-    drive,
-    percentile,
-    read_accepted,
-    write_accepted,
-)
+from ops.send import SendOptions, drive
+from ops.send_report import Outcome, SendReport, percentile, read_accepted, write_accepted
+from ops.senders import ApiSender, TopicSender, backoff
 from ops.traffic import Item, ride_mix
 
 URL = "http://api.test/prod/submit-ride-completion"

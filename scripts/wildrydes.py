@@ -18,7 +18,7 @@ import typer
 from rich.live import Live
 
 from ops import plan as plan_ops
-from ops import views
+from ops import run_views, views
 from ops.errors import CheckFailed
 from ops.reconcile import reconcile as reconcile_rides
 from ops.send import SendOptions
@@ -88,7 +88,7 @@ def send(
     if as_json:
         print_json({**summary, **({"outcomes": outcome_dicts(report)} if outcomes else {})})
     else:
-        out.print(views.send_summary(summary))
+        out.print(run_views.send_summary(summary))
         if out_file is not None:
             out.print(f"Accepted rides written to {out_file} (wildrydes reconcile {out_file})")
     if summary["accepted"] == 0 and summary["sent"] > summary["invalid_sent"]:
@@ -176,7 +176,7 @@ def reconcile(
     """Account for every accepted ride in every service: expected, processed, in DLQ, lost, astray."""
     where = target_of(target, stack, region, endpoints)
     result = reconcile_rides(where, read_accepted(rides_file))
-    print_json(result.as_dict()) if as_json else out.print(views.reconciliation_table(result))
+    print_json(result.as_dict()) if as_json else out.print(run_views.reconciliation_table(result))
     if not result.ok:
         raise CheckFailed("some rides are lost or astray")
 
@@ -203,7 +203,7 @@ def smoke(
 
     with err.status("posting the smoke rides") as status:
         report = run_smoke(where, timeout=timeout, on_wait=waiting)
-    print_json(report.as_dict()) if as_json else out.print(views.smoke_table(report))
+    print_json(report.as_dict()) if as_json else out.print(run_views.smoke_table(report))
     if not report.ok:
         raise typer.Exit(1)
 

@@ -10,6 +10,8 @@ and the stored datapoints, and acts on the result):
   CloudWatch User Guide: "CloudWatch statistics definitions", "Metrics concepts".
 - `metric_data_errors`: the errors PutMetricData answers to hostile input, with CloudWatch's codes and
   messages. API reference: PutMetricData, MetricDatum.
+- `alarm_definition`: an alarm as PutMetricAlarm defines it, checked as CloudWatch checks it, and
+  the state an alarm is in. API reference: PutMetricAlarm.
 - `alarm_evaluation`: one evaluation of a single-metric alarm at one moment (M out of N, the
   evaluation range, TreatMissingData, premature-transition avoidance, percentiles with low samples),
   the StateReason and StateReasonData CloudWatch writes, and the message it publishes to SNS.

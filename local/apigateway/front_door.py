@@ -60,7 +60,8 @@ from local.apigateway.proxy_integration import (
 )
 from local.apigateway.throttling import StageThrottle
 from local.cloudformation.deployment import Route
-from local.lambda_service.environments import FunctionPool, InvocationError
+from local.lambda_service.environments import FunctionPool
+from local.lambda_service.invocations import InvocationError
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's limit
 INTEGRATION_TIMEOUT_SECONDS = 29.0  # API Gateway's limit on a Lambda integration

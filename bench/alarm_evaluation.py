@@ -22,7 +22,8 @@ from typing import Any
 
 from bench.record import write_result
 from cloud_assembly import load_assembly
-from local.cloudwatch.alarm_evaluation import NEW_ALARM, AlarmDefinition, AlarmState, evaluate
+from local.cloudwatch.alarm_definition import NEW_ALARM, AlarmDefinition, AlarmState
+from local.cloudwatch.alarm_evaluation import evaluate
 from local.cloudwatch.statistics import Datum
 
 ROOT = Path(__file__).resolve().parent.parent

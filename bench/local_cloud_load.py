@@ -46,7 +46,8 @@ from bench.record import write_result
 from bench.timeline import Timeline
 from ops.filters import deployed_subscriptions
 from ops.reconcile import reconcile
-from ops.send import Outcome, SendOptions, SendReport, send
+from ops.send import SendOptions, send
+from ops.send_report import Outcome, SendReport
 from ops.target import Target, local_target
 from ops.watch import queue_depth
 

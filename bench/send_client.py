@@ -4,7 +4,7 @@
 
 A stub API (a separate process, so its CPU is not counted) answers every POST with 201 {"id"}, after
 `delay` milliseconds (0: at once; 20: about what the local cloud's producer takes). The load
-generator (ops/send.py: threads sharing one httpx pool) sends `requests` rides through it; the
+generator (ops/send.py, ops/senders.py: threads sharing one httpx pool) sends `requests` rides through it; the
 client's own process CPU time per request and the achieved rate are recorded. The point: the client
 must not be what limits a load test of the local cloud (10,000 rides at >= 55 rides/s with 16 clients).
 Writes bench/results/send_client.json.
@@ -22,7 +22,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from ops.send import ApiSender, drive
+from ops.send import drive
+from ops.senders import ApiSender
 from ops.traffic import ride_mix
 
 RESULTS = Path(__file__).resolve().parent / "results" / "send_client.json"

@@ -114,9 +114,10 @@ class CloudControls:
 
     @property
     def errors(self) -> list[str]:
-        """Problems seen so far: import errors, timeouts, settle failures (also printed on stderr)."""
+        """Problems seen so far: import errors, timeouts, settle failures (also printed on stderr). An AWS process
+        that no longer answers is a problem too, never an empty list: a dead process has not proved anything."""
         try:
             remote = list(self.status()["problems"]) if self.aws else []
-        except ControlError:
-            remote = []
+        except ControlError as error:
+            remote = [f"the AWS process does not answer its status endpoint: {error}"]
         return remote + self.own_problems

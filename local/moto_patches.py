@@ -39,14 +39,8 @@
 5. FilterLogEvents as CloudWatch Logs answers it: filter patterns moto does not understand no longer match
    every event, events come in time order across streams, `logStreamNamePrefix` is honoured
    (local/logs/moto_filter.py, which says what moto does instead).
-6. DynamoDB transactions that copy one item, not every table. Before a `TransactWriteItems`, moto
-   deep-copies each whole table the transaction touches, to put it back if the transaction is
-   cancelled: O(table size) per transaction (the accounting ledger grows by one item per ride, so a
-   load run would be quadratic), and a put-back replaces the table with its copy, erasing every write
-   other threads made to it meanwhile (each redelivered ride cancels its transaction on the ledger
-   entry's condition, so at load that would erase other rides' entries). Here transactions run one at a
-   time, moto's whole-table copies are skipped, and a cancelled transaction puts back exactly the items
-   it touched, as they were before it.
+6. DynamoDB transactions that copy one item, not every table, and put back only the items a cancelled
+   transaction touched (local/dynamodb/transactions.py, which says what moto does instead).
 
 `tests/local/test_moto_patches.py` shows moto still needs each (so this file is still needed) and that
 results stay exact; `make bench` measures what they buy (bench/results/).
@@ -55,7 +49,6 @@ results stay exact; `make bench` measures what they buy (bench/results/).
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
 import string
 import threading
@@ -69,13 +62,11 @@ import botocore.session
 from moto import backends
 from moto.core import responses as core_responses
 from moto.core.utils import unix_time
-from moto.dynamodb import models as dynamodb_models
-from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.table import Table
 from moto.moto_api._internal import mock_random
 from moto.sqs import models as sqs_models
 from moto.sqs.models import Queue, SQSBackend
 
+from local.dynamodb import transactions
 from local.logs import moto_filter
 from local.sqs import move_tasks
 from local.sqs.queues import QUEUE_LOCK as _queue_lock
@@ -211,61 +202,6 @@ def _receipt_handle() -> str:
     return "".join(mock_random.choices(string.ascii_lowercase, k=185))
 
 
-_transaction_lock = threading.Lock()
-
-
-class _TablesUncopied:
-    """Stands in for the `copy` module inside moto's DynamoDB models: while this thread runs a transaction,
-    a whole table is not copied (`_transact_write_items` backs up the items instead)."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(copy, name)
-
-    @staticmethod
-    def deepcopy(value: Any, *args: Any) -> Any:
-        if isinstance(value, Table) and getattr(_state, "uncopied_tables", 0):
-            return value
-        return copy.deepcopy(value, *args)
-
-
-def _touched(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> list[tuple[Table, Any, Any, Any]]:
-    """(table, hash key, range key, a copy of the item or None) for each item the transaction names."""
-    touched = []
-    for entry in transact_items:
-        for op in entry.values():
-            table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
-            if table is None:
-                continue
-            try:
-                keys = op["Item"] if "Item" in op else op["Key"]
-                hash_key, range_key = backend.get_keys_value(table, {name: keys[name] for name in
-                                                                     (table.hash_key_attr, table.range_key_attr)
-                                                                     if name})
-            except Exception:
-                continue
-            item = table.get_item(hash_key, range_key)
-            touched.append((table, hash_key, range_key, copy.deepcopy(item) if item is not None else None))
-    return touched
-
-
-def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
-    """moto's transact_write_items, one at a time, backing up (and on cancellation restoring) only its items."""
-    with _transaction_lock:
-        touched = _touched(self, transact_items)
-        try:
-            with _flag("uncopied_tables"):
-                _originals["DynamoDBBackend.transact_write_items"](self, transact_items)
-        except Exception:
-            for table, hash_key, range_key, item in reversed(touched):
-                bucket = table.items[hash_key] if range_key is not None else table.items
-                key = range_key if range_key is not None else hash_key
-                if item is None:
-                    bucket.pop(key, None)
-                else:
-                    bucket[key] = item
-            raise
-
-
 def applied() -> bool:
     return bool(_originals)
 
@@ -303,20 +239,17 @@ def apply() -> None:
     sqs_models.generate_receipt_handle = _receipt_handle
     _originals["boto3_session.get_available_regions"] = boto3.session.Session.get_available_regions
     boto3.session.Session.get_available_regions = _available_regions  # type: ignore[method-assign]
-    _originals["dynamodb_models.copy"] = dynamodb_models.copy
-    dynamodb_models.copy = _TablesUncopied()  # type: ignore[assignment]
-    _originals["DynamoDBBackend.transact_write_items"] = DynamoDBBackend.transact_write_items
-    DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     move_tasks.install()
     moto_filter.install()
+    transactions.install()
 
 
 def remove() -> None:
     move_tasks.uninstall()
     moto_filter.uninstall()
+    transactions.uninstall()
     owners = {"Queue": Queue, "SQSBackend": SQSBackend, "backends": backends, "core_responses": core_responses,
-              "sqs_models": sqs_models, "boto3_session": boto3.session.Session, "dynamodb_models": dynamodb_models,
-              "DynamoDBBackend": DynamoDBBackend}
+              "sqs_models": sqs_models, "boto3_session": boto3.session.Session}
     for key, original in _originals.items():
         owner, name = key.split(".")
         setattr(owners[owner], name, original)

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ops import dlq as dlq_ops
-from ops.drill import AlarmSpec, Drill, DrillAborted, resolve
+from ops.drill_model import AlarmSpec, Drill, DrillAborted, resolve
 from ops.errors import OpsError
 from ops.mappings import set_enabled
-from ops.send import ApiSender, SendOptions, send
+from ops.send import SendOptions, send
+from ops.senders import ApiSender
 from ops.services import queue_name
 from ops.traffic import ride_mix
 from ops.watch import stack_alarms

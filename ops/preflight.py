@@ -4,7 +4,8 @@ A deploy that fails half-way costs minutes and leaves a stack to clean up; most 
 before: no credentials, no (or an old) CDK bootstrap, an SSM parameter the template resolves that
 this region does not have (the Powertools layer), the account's API Gateway logging role, too little
 Lambda concurrency, alarms nobody receives. Each check is a plain function returning a Check (what
-it found and, if it is not a pass, the fix); `run_preflight` runs them all. Every AWS call has short
+it found and, if it is not a pass, the fix: ops/preflight_check.py); `run_preflight` runs them all, the
+SSM parameters' check from ops/preflight_parameters.py among them. Every AWS call has short
 timeouts and one retry, so a run takes seconds; boto3 honours AWS_ENDPOINT_URL, so tests run it
 against the local cloud.
 """
@@ -13,64 +14,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ops.deploy_needs import DeployNeeds
+from ops.preflight_check import Check, Status, client, error_code, error_text
+from ops.preflight_parameters import check_ssm_parameters
 
-CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"})
-POWERTOOLS_PREFIX = "/aws/service/powertools/"
-POWERTOOLS_REQUIREMENT = "aws-lambda-powertools[parser,tracer]"
-# How a user points a template parameter elsewhere with make (the Makefile passes it to cdk deploy).
-MAKE_VARIABLES = {"PowertoolsLayerParameter": "POWERTOOLS_PARAMETER"}
 CONCURRENCY_QUOTA = "L-B99A9384"  # Service Quotas code of Lambda "Concurrent executions"
 TOOLKIT_STACK = "CDKToolkit"
 # States CloudFormation cannot deploy over (ROLLBACK_COMPLETE it can: the CDK deletes and recreates).
 STUCK_STACK_STATES = ("ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED", "IMPORT_ROLLBACK_FAILED")
-MAX_DETAIL = 200
 
-__all__ = ["Check", "Status", "concurrency_check", "nearest_version", "run_preflight"]
-
-
-class Status(StrEnum):
-    PASS = "pass"
-    WARN = "warn"  # the deploy works, but something needs a decision
-    FAIL = "fail"  # the deploy would fail, or leave a broken stack
-    SKIP = "skip"  # not checked (no credentials)
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: Status
-    detail: str
-    fix: str = ""
-
-
-def _error_text(error: Exception) -> str:
-    if isinstance(error, ClientError):
-        found = error.response.get("Error", {})
-        message = str(found.get("Message", ""))
-        if message.lstrip().startswith("<"):  # an HTML page, not an AWS error: the endpoint lacks the API
-            message = "the endpoint does not offer this API"
-        text = f"{found.get('Code', 'Error')}: {message}"
-    else:
-        text = str(error) or type(error).__name__
-    line = " ".join(text.split())
-    return line if len(line) <= MAX_DETAIL else line[:MAX_DETAIL] + "…"
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _client(session: Any, name: str) -> Any:
-    return session.client(name, config=CLIENT_CONFIG)
+__all__ = ["concurrency_check", "run_preflight"]
 
 
 def check_credentials(session: Any) -> tuple[Check, str | None]:
@@ -80,9 +38,9 @@ def check_credentials(session: Any) -> tuple[Check, str | None]:
         return Check(name, Status.FAIL, "no region is set",
                      "set AWS_REGION (or a region in your AWS profile): the CDK deploys to that region"), None
     try:
-        identity = _client(session, "sts").get_caller_identity()
+        identity = client(session, "sts").get_caller_identity()
     except (BotoCoreError, ClientError) as error:
-        return Check(name, Status.FAIL, f"no usable AWS credentials ({_error_text(error)})",
+        return Check(name, Status.FAIL, f"no usable AWS credentials ({error_text(error)})",
                      "export AWS_PROFILE=<your sandbox profile> (run `aws sso login` first for an SSO profile), "
                      "or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"), None
     return Check(name, Status.PASS, f"account {identity['Account']} in {session.region_name}, as {identity['Arn']}"), \
@@ -92,14 +50,14 @@ def check_credentials(session: Any) -> tuple[Check, str | None]:
 def check_stack(session: Any, needs: DeployNeeds) -> Check:
     name = f"stack {needs.stack_name}"
     try:
-        [stack] = _client(session, "cloudformation").describe_stacks(StackName=needs.stack_name)["Stacks"]
+        [stack] = client(session, "cloudformation").describe_stacks(StackName=needs.stack_name)["Stacks"]
     except ClientError as error:
-        if "does not exist" in _error_text(error):
+        if "does not exist" in error_text(error):
             return Check(name, Status.PASS, "does not exist yet: the deploy creates it")
-        return Check(name, Status.FAIL, f"could not be read ({_error_text(error)})",
+        return Check(name, Status.FAIL, f"could not be read ({error_text(error)})",
                      "the deploy role needs cloudformation:DescribeStacks")
     except BotoCoreError as error:
-        return Check(name, Status.FAIL, f"could not be read ({_error_text(error)})", "retry; check the network")
+        return Check(name, Status.FAIL, f"could not be read ({error_text(error)})", "retry; check the network")
     status = str(stack["StackStatus"])
     if status in STUCK_STACK_STATES:
         return Check(name, Status.FAIL, f"is {status}: CloudFormation cannot deploy over it",
@@ -115,7 +73,7 @@ def check_stack(session: Any, needs: DeployNeeds) -> Check:
 
 def _toolkit(session: Any) -> str:
     try:
-        [stack] = _client(session, "cloudformation").describe_stacks(StackName=TOOLKIT_STACK)["Stacks"]
+        [stack] = client(session, "cloudformation").describe_stacks(StackName=TOOLKIT_STACK)["Stacks"]
     except (BotoCoreError, ClientError, ValueError):
         return f"no {TOOLKIT_STACK} stack"
     return f"{TOOLKIT_STACK} {stack['StackStatus']}"
@@ -127,15 +85,15 @@ def check_bootstrap(session: Any, needs: DeployNeeds, *, bootstrap_follows: bool
     if not needs.bootstrap_parameter:
         return Check(name, Status.PASS, "the template needs no bootstrap")
     try:
-        version: int | None = int(_client(session, "ssm").get_parameter(
+        version: int | None = int(client(session, "ssm").get_parameter(
             Name=needs.bootstrap_parameter)["Parameter"]["Value"])
     except ClientError as error:
-        if _code(error) != "ParameterNotFound":
-            return Check(name, Status.FAIL, f"{needs.bootstrap_parameter} could not be read ({_error_text(error)})",
+        if error_code(error) != "ParameterNotFound":
+            return Check(name, Status.FAIL, f"{needs.bootstrap_parameter} could not be read ({error_text(error)})",
                          "the deploy role needs ssm:GetParameter on it")
         version = None
     except (BotoCoreError, ValueError) as error:
-        return Check(name, Status.FAIL, f"{needs.bootstrap_parameter} could not be read ({_error_text(error)})",
+        return Check(name, Status.FAIL, f"{needs.bootstrap_parameter} could not be read ({error_text(error)})",
                      "retry; check the network")
     wanted = f"the template needs version {needs.min_bootstrap_version} or later"
     if version is not None and version >= needs.min_bootstrap_version:
@@ -147,72 +105,15 @@ def check_bootstrap(session: Any, needs: DeployNeeds, *, bootstrap_follows: bool
     return Check(name, Status.FAIL, found, "make bootstrap (make deploy runs it before deploying)")
 
 
-def nearest_version(published: list[str], wanted: str) -> str | None:
-    """The published version closest to `wanted`: the newest older one, else the oldest newer one."""
-    def key(version: str) -> tuple[int, ...]:
-        return tuple(int(part) for part in version.split("."))
-
-    versions = [v for v in published if v.replace(".", "").isdigit() and v.count(".") == 2]
-    if not versions or not wanted.replace(".", "").isdigit():
-        return None
-    older = [v for v in versions if key(v) <= key(wanted)]
-    return max(older, key=key) if older else min(versions, key=key)
-
-
-def _published_versions(ssm: Any, directory: str) -> list[str]:
-    names: list[str] = []
-    for page in ssm.get_paginator("get_parameters_by_path").paginate(Path=directory, Recursive=False):
-        names += [p["Name"].rsplit("/", 1)[-1] for p in page.get("Parameters", [])]
-    return names
-
-
-def _missing_parameter_fix(ssm: Any, parameter: str, name: str, region: str) -> str:
-    variable = MAKE_VARIABLES.get(parameter)
-    own = (f"put a layer ARN into your own SSM parameter and deploy with {variable}=/your/name"
-           if variable else f"deploy with --parameters {parameter}=/your/name")
-    if not name.startswith(POWERTOOLS_PREFIX):
-        return f"create it in {region} (aws ssm put-parameter --name {name} --type String --value <ARN>), or {own}"
-    directory, wanted = name.rsplit("/", 1)
-    try:
-        nearest = nearest_version(_published_versions(ssm, directory + "/"), wanted)
-    except (BotoCoreError, ClientError) as error:
-        return f"list what Powertools publishes here ({directory}/: {_error_text(error)}), or {own}"
-    if nearest is None:
-        return f"Powertools publishes no layer under {directory}/ in {region}: use another region, or {own}"
-    return (f"the nearest version published here is {nearest} ({directory}/{nearest}): pin "
-            f"{POWERTOOLS_REQUIREMENT}=={nearest} in requirements.txt, then make setup and deploy again; or {own}")
-
-
-def check_ssm_parameters(session: Any, needs: DeployNeeds) -> list[Check]:
-    """Each SSM parameter the template resolves at deploy time exists here (else the change set fails)."""
-    region, ssm, checks = session.region_name, _client(session, "ssm"), []
-    for parameter, name in needs.ssm_parameters.items():
-        label = f"parameter {parameter}"
-        try:
-            value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
-            checks.append(Check(label, Status.PASS, f"{name} = {value}"))
-        except ClientError as error:
-            if _code(error) != "ParameterNotFound":
-                checks.append(Check(label, Status.FAIL, f"{name} could not be read ({_error_text(error)})",
-                                    "the deploy role needs ssm:GetParameter on it"))
-                continue
-            checks.append(Check(label, Status.FAIL, f"{name} does not exist in {region}: the change set would fail "
-                                "before anything is created", _missing_parameter_fix(ssm, parameter, name, region)))
-        except BotoCoreError as error:
-            checks.append(Check(label, Status.FAIL, f"{name} could not be read ({_error_text(error)})",
-                                "retry; check the network"))
-    return checks
-
-
 def check_api_gateway_role(session: Any, needs: DeployNeeds) -> Check:
     """The account's API Gateway CloudWatch role, which access logging needs, and what the stack does to it."""
     name, region = "API Gateway logging role", session.region_name
     if not needs.logs_api_access:
         return Check(name, Status.PASS, "the stack logs no API access: no account role needed")
     try:
-        role = _client(session, "apigateway").get_account().get("cloudwatchRoleArn")
+        role = client(session, "apigateway").get_account().get("cloudwatchRoleArn")
     except (BotoCoreError, ClientError) as error:
-        return Check(name, Status.WARN, f"could not read the account's API Gateway settings ({_error_text(error)})",
+        return Check(name, Status.WARN, f"could not read the account's API Gateway settings ({error_text(error)})",
                      "the deploy role needs apigateway:GET on /account")
     if needs.sets_api_gateway_role:
         if not role:
@@ -229,9 +130,9 @@ def check_api_gateway_role(session: Any, needs: DeployNeeds) -> Check:
         return Check(name, Status.FAIL, f"not set in {region}: the API stage would fail to create (\"CloudWatch Logs "
                      "role ARN must be set in account settings\")", fix)
     try:
-        _client(session, "iam").get_role(RoleName=role.rsplit("/", 1)[-1])
+        client(session, "iam").get_role(RoleName=role.rsplit("/", 1)[-1])
     except ClientError as error:
-        if _code(error) == "NoSuchEntity":
+        if error_code(error) == "NoSuchEntity":
             return Check(name, Status.FAIL, f"set to {role}, which no longer exists", fix)
     except BotoCoreError:
         pass  # the role is set; whether it still exists is a nicety
@@ -257,10 +158,10 @@ def concurrency_check(limit: int, unreserved: int, needs: DeployNeeds) -> Check:
 
 def check_lambda_concurrency(session: Any, needs: DeployNeeds) -> Check:
     try:
-        limits = _client(session, "lambda").get_account_settings()["AccountLimit"]
+        limits = client(session, "lambda").get_account_settings()["AccountLimit"]
     except (BotoCoreError, ClientError, KeyError) as error:
         return Check("Lambda concurrency", Status.WARN, f"could not read the account's Lambda settings "
-                     f"({_error_text(error)})", f"check the quota yourself: the stack may run "
+                     f"({error_text(error)})", f"check the quota yourself: the stack may run "
                      f"{needs.mapping_concurrency + needs.functions_without_mapping} at once")
     return concurrency_check(int(limits["ConcurrentExecutions"]), int(limits["UnreservedConcurrentExecutions"]), needs)
 
@@ -290,7 +191,7 @@ def run_preflight(needs: DeployNeeds, session: Any = None, *, bootstrap_follows:
     try:  # the region as the CDK CLI resolves it: AWS_REGION first, then what boto3 finds
         session = session or boto3.session.Session(region_name=os.environ.get("AWS_REGION") or None)
     except BotoCoreError as error:  # e.g. AWS_PROFILE names no profile
-        first: Check = Check("credentials", Status.FAIL, _error_text(error),
+        first: Check = Check("credentials", Status.FAIL, error_text(error),
                              "export AWS_PROFILE=<a profile in ~/.aws/config>")
         account = None
     else:
@@ -312,5 +213,3 @@ def run_preflight(needs: DeployNeeds, session: Any = None, *, bootstrap_follows:
     return [*checks, check_api_authorization(needs), check_alarm_email(needs)]
 
 
-def failed(checks: list[Check]) -> bool:
-    return any(check.status is Status.FAIL for check in checks)

@@ -1,4 +1,7 @@
-"""Rich tables for the CLI: one function per command's data, nothing computed here."""
+"""Rich tables for the CLI: one function per command's data, nothing computed here.
+
+The stack as it stands (queues, DLQs, mappings, permissions, pending rides, the plan) is shown here,
+with the cell helpers; the verdicts on a run (send, reconcile, smoke, drills) in ops/run_views.py."""
 
 from __future__ import annotations
 
@@ -12,13 +15,10 @@ from rich.table import Table
 from rich.text import Text
 
 from ops.dlq import DeadLetter, RedriveResult
-from ops.drill import DrillResult, Step
 from ops.mappings import MappingState
 from ops.pending_rides import PendingRide, Republished
 from ops.permissions import Permissions
 from ops.plan import Plan, human_duration
-from ops.reconcile import Reconciliation
-from ops.smoke import SmokeReport
 from ops.watch import Snapshot
 
 NONE = "\u2013"  # an en dash: no data
@@ -33,28 +33,8 @@ def shown(value: Any, fmt: str = "{:,.0f}") -> str:
     return NONE if value is None else fmt.format(value)
 
 
-def _yes(ok: bool) -> Text:
+def yes_cell(ok: bool) -> Text:
     return Text("yes", style="green") if ok else Text("NO", style="bold red")
-
-
-def send_summary(summary: dict[str, Any]) -> Table:
-    table = Table(title=f"Sent {summary['sent']:,} requests via {summary['via']}"
-                        + (" (interrupted)" if summary["interrupted"] else ""), show_header=False)
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    latency = summary["latency_ms"]
-    for name, value in (
-            ("accepted", f"{summary['accepted']:,}"), ("rejected (4xx)", f"{summary['rejected']:,}"),
-            ("failed (5xx, no answer)", f"{summary['failed']:,}"),
-            ("invalid requests sent", f"{summary['invalid_sent']:,}"),
-            *([("poison published (--via topic)", f"{summary['poison']:,}")] if summary["via"] == "topic" else []),
-            ("unexpected answers", f"{summary['unexpected']:,}"),
-            ("statuses", ", ".join(f"{n} x {s}" for s, n in summary["statuses"].items())),
-            ("retries", f"{summary['retries']:,}"), ("elapsed", f"{summary['elapsed_seconds']:.1f} s"),
-            ("achieved rate", f"{summary['achieved_rate']:.1f} requests/s"),
-            ("latency p50 / p95 / p99", f"{latency['p50']:.0f} / {latency['p95']:.0f} / {latency['p99']:.0f} ms")):
-        table.add_row(name, value)
-    return table
 
 
 def _alarm_cell(alarms: dict[str, list[str]]) -> Text:
@@ -88,7 +68,8 @@ def transitions_table(snapshot: Snapshot) -> Table:
         table.add_column(name, overflow="fold")
     for t in snapshot.transitions:
         style = "bold red" if t.new == "ALARM" else "green" if t.new == "OK" else ""
-        table.add_row(t.time, _short(t.alarm, snapshot.stack), Text(f"{t.old} -> {t.new}", style=style), t.reason)
+        table.add_row(t.time, without_stack(t.alarm, snapshot.stack), Text(f"{t.old} -> {t.new}", style=style),
+                      t.reason)
     return table
 
 
@@ -97,7 +78,7 @@ def watch_view(snapshot: Snapshot) -> Group:
     return Group(watch_table(snapshot), transitions_table(snapshot))
 
 
-def _short(alarm_name: str, stack_name: str) -> str:
+def without_stack(alarm_name: str, stack_name: str) -> str:
     return alarm_name.removeprefix(f"{stack_name}-")
 
 
@@ -189,7 +170,7 @@ def republish_table(results: list[Republished]) -> Table:
     for name in ("id", "message id", "marked PUBLISHED", "error"):
         table.add_column(name)
     for r in results:
-        table.add_row(r.id, r.message_id or NONE, _yes(r.marked), r.error or "")
+        table.add_row(r.id, r.message_id or NONE, yes_cell(r.marked), r.error or "")
     return table
 
 
@@ -233,70 +214,3 @@ def plan_tables(plan: Plan) -> list[Table]:
     return [capacity, cost]
 
 
-def reconciliation_table(result: Reconciliation, extra: dict[str, dict[str, str]] | None = None) -> Table:
-    """One row per service; for a service with accounts, customers charged twice or missed (named under it)."""
-    extra = extra or {}
-    columns = ["service", "expected", "processed", "in DLQ", "poison", "lost", "astray", "double charged",
-               "missed charges", *next(iter(extra.values()), {}).keys()]
-    caption = ["Rides table: " + ", ".join(f"{n:,} {status}" for status, n in sorted(result.rides_status.items()))]
-    table = Table(title=f"Reconciliation of {result.accepted:,} accepted rides")
-    for name in columns:
-        table.add_column(name, justify="left" if name == "service" else "right")
-    bad = "bold red"
-    for s in result.services:
-        charges: list[Text | str] = ["-", "-"]  # no accounts
-        if s.accounts is not None:
-            charges = [Text(str(len(problems)), style=bad if problems else "green")
-                       for problems in (s.accounts.double_charges, s.accounts.missed_charges)]
-            caption.append(f"{s.service} accounts: {s.accounts.customers:,} customers, "
-                           f"{s.accounts.charged_rides:,} rides charged once each" if s.accounts.ok else
-                           f"{s.service} accounts: {s.accounts.customers:,} customers, some OFF:")
-            for p in [*s.accounts.double_charges, *s.accounts.missed_charges]:
-                caption.append(f"  {'DOUBLE charge' if p.kind == 'double' else 'MISSED charge'}: customer "
-                               f"{p.customer!r} balance {p.balance} for {p.rides} rides, expected "
-                               f"{p.expected_balance} for {p.expected_rides}; rides: "
-                               f"{', '.join(p.ride_ids) or 'not identified'}")
-        table.add_row(s.service, shown(s.expected, "{}"), str(s.processed), str(s.in_dlq), str(s.poison),
-                      Text(str(s.lost), style=bad if s.lost else "green"),
-                      Text(str(s.astray), style=bad if s.astray else "green"), *charges,
-                      *extra.get(s.service, {}).values())
-    table.caption = "\n".join(caption)
-    return table
-
-
-def smoke_table(report: SmokeReport) -> Table:
-    table = Table(title=f"Smoke test of {report.stack} ({report.target}): {'PASSED' if report.ok else 'FAILED'} "
-                        f"in {report.seconds:.1f} s")
-    for name in ("check", "ok", "detail"):
-        table.add_column(name, overflow="fold")
-    for check in report.checks:
-        table.add_row(check.name, _yes(check.ok), check.detail)
-    return table
-
-
-def drill_step(step: Step, stack_name: str = "") -> Text:
-    """One line of a drill's timeline: elapsed time, a mark, the step, what happened."""
-    mark = Text("\u2713 ", style="green") if step.ok else Text("\u2717 ", style="bold red")
-    name = step.name.replace(f" {stack_name}-", " ", 1) if stack_name else step.name  # alarms without the prefix
-    style = "bold red" if step.name.startswith("ALARM") else "green" if step.name.startswith("OK ") else "bold"
-    return Text.assemble(Text(f"{step.elapsed:7.1f} s  ", style="dim"), mark, Text(name, style=style),
-                         Text(f"  {step.detail}" if step.detail else ""))
-
-
-def drill_summary(result: DrillResult) -> Group:
-    """After the timeline: each alarm that fired, and the verdict."""
-    table = Table(title=f"Drill {result.scenario}" + (f" on {result.service}" if result.service else "")
-                  + f" ({result.stack}, {result.target}): " + ("PASSED" if result.passed else "FAILED"),
-                  caption=None if result.time_scale == 1 else
-                  f"times in real seconds; the local cloud's clock runs {1 / result.time_scale:g}x faster")
-    for name in ("alarm", "metric", "expected", "to ALARM", "to OK", "notified"):
-        table.add_column(name, justify="right" if name.startswith("to") else "left")
-    told = {(n["alarm"], n["state"]) for n in result.notifications}
-    for alarm in result.alarms_fired:
-        table.add_row(_short(alarm.name, result.stack), alarm.metric, _yes(alarm.expected),
-                      shown(alarm.seconds_to_alarm, "{:g} s"), shown(alarm.seconds_to_ok, "{:g} s"),
-                      ", ".join(s for s in ("ALARM", "OK") if (alarm.name, s) in told) or NONE)
-    verdict = Text(f"{result.rides_sent} rides sent, lost {shown(result.lost, '{}')}, in a DLQ "
-                   f"{shown(result.in_dlq, '{}')}; {result.elapsed_seconds:g} s"
-                   + (f"; {result.reason}" if result.reason else ""), style="green" if result.passed else "bold red")
-    return Group(table, verdict)

@@ -17,7 +17,7 @@ import time
 
 from cloud_assembly import ROOT
 from local.cloud import LocalCloud
-from ops import views
+from ops import run_views, views
 from ops.plan import read_template
 from ops.reconcile import reconcile
 from ops.send import SendOptions, send
@@ -92,7 +92,7 @@ def run(cloud: LocalCloud, args: argparse.Namespace, started: float) -> int:
     result = reconcile(target, accepted)
     activity = {s.service: {"invocations": views.shown(s.invocations), "peak concurrency": views.shown(s.concurrency)}
                 for s in latest[0].services} if latest else {}
-    console.print(views.reconciliation_table(result, activity))
+    console.print(run_views.reconciliation_table(result, activity))
     print(f"API: {summary['accepted']} accepted (201), {summary['rejected']} rejected (4xx), "
           f"{summary['failed']} failed (5xx or no answer); p50 {summary['latency_ms']['p50']:.0f} ms, "
           f"p95 {summary['latency_ms']['p95']:.0f} ms")

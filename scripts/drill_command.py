@@ -11,8 +11,9 @@ from typing import Annotated
 
 import typer
 
-from ops import views
+from ops import run_views
 from ops.drill import Options, Runner, confirm
+from ops.drill_model import Step
 from ops.drill_scenarios import SCENARIOS
 from ops.errors import OpsError
 from scripts.cli import (
@@ -59,13 +60,15 @@ def register(app: typer.Typer) -> None:
         confirm(yes, sys.stdin.isatty(), lambda: typer.confirm(
             f"Drill {chosen.name} on {where.describe()}"
             + (f", service {subscriber.name}" if subscriber else "") + f": {chosen.changes}. Go?", err=True))
-        runner = Runner(where, chosen, subscriber, Options(timeout=timeout),
-                        on_step=None if as_json else lambda step: out.print(views.drill_step(step, where.stack_name)))
+        def show(step: Step) -> None:
+            out.print(run_views.drill_step(step, where.stack_name))
+
+        runner = Runner(where, chosen, subscriber, Options(timeout=timeout), on_step=None if as_json else show)
         result = runner.run()
         if as_json:
             print_json(result.as_dict())
         else:
-            out.print(views.drill_summary(result))
+            out.print(run_views.drill_summary(result))
         if result.interrupted:
             err.print("interrupted: rolled back")
             raise typer.Exit(130)

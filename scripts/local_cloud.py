@@ -27,7 +27,7 @@ from local.cloud import (
     LocalCloudOptions,
 )
 from local.cloudformation.deployment import DeployError
-from local.lambda_service.environments import InvocationError
+from local.lambda_service.invocations import InvocationError
 
 SAMPLE_RIDE = {"from": "Berlin", "to": "Munich", "duration": 480, "distance": 600, "customer": "cmr", "fare": 256.5}
 ENDPOINTS_FILE = ROOT / ".local" / "endpoints.json"

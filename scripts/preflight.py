@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from ops.deploy_needs import AssemblyError, read_needs
-from ops.preflight import Check, Status, failed, run_preflight
+from ops.preflight import run_preflight
+from ops.preflight_check import Check, Status, failed
 
 MARKS = {Status.PASS: ("✓", "green"), Status.WARN: ("!", "yellow"), Status.FAIL: ("✗", "red"),
          Status.SKIP: ("-", "dim")}

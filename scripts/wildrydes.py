@@ -12,22 +12,22 @@ import json
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.live import Live
 
-from ops import dlq as dlq_ops
-from ops import pending_rides, views
 from ops import plan as plan_ops
+from ops import run_views, views
 from ops.errors import CheckFailed
 from ops.reconcile import reconcile as reconcile_rides
-from ops.send import SendOptions, outcome_dicts, read_accepted, write_accepted
+from ops.send import SendOptions
 from ops.send import send as send_rides
+from ops.send_report import outcome_dicts, read_accepted, write_accepted
 from ops.smoke import run_smoke
 from ops.target import ROOT, default_stack_name
 from ops.watch import snapshot as take_snapshot
-from scripts import drill_command, mapping_commands, permissions_command
+from scripts import drill_command, mapping_commands, permissions_command, recovery_commands
 from scripts.cli import (
     EndpointsOption,
     JsonOption,
@@ -46,10 +46,7 @@ from scripts.review import review
 
 app = typer.Typer(name="wildrydes", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   rich_markup_mode="rich", help=__doc__.split("\n\n")[0])
-dlq_app = typer.Typer(no_args_is_help=True, help="Dead-letter queues: list, show, redrive.")
-rides_app = typer.Typer(no_args_is_help=True, help="Rides stuck PENDING in the Rides table.")
-app.add_typer(dlq_app, name="dlq")
-app.add_typer(rides_app, name="rides")
+recovery_commands.register(app)
 mapping_commands.register(app)
 drill_command.register(app)
 permissions_command.register(app)
@@ -91,7 +88,7 @@ def send(
     if as_json:
         print_json({**summary, **({"outcomes": outcome_dicts(report)} if outcomes else {})})
     else:
-        out.print(views.send_summary(summary))
+        out.print(run_views.send_summary(summary))
         if out_file is not None:
             out.print(f"Accepted rides written to {out_file} (wildrydes reconcile {out_file})")
     if summary["accepted"] == 0 and summary["sent"] > summary["invalid_sent"]:
@@ -127,111 +124,6 @@ def watch(
                 live.update(views.watch_view(take_snapshot(where, window_minutes=window)), refresh=True)
     except KeyboardInterrupt:
         return
-
-
-# -- dlq ----------------------------------------------------------------------------------------------------
-ServiceArgument = Annotated[str | None, typer.Argument(help="Service name (default: every service).")]
-
-
-@dlq_app.command("list", epilog="Examples:  wildrydes dlq list --target local   |   wildrydes dlq list "
-                                "ExtraordinaryRides --json")
-@handles_errors
-def dlq_list(
-    service: ServiceArgument = None,
-    limit: Annotated[int, typer.Option(help="At most this many messages per DLQ.")] = 100,
-    target: TargetOption = "aws", stack: StackOption = None, region: RegionOption = None,
-    endpoints: EndpointsOption = None, as_json: JsonOption = False,
-) -> None:
-    """List DLQ messages (ride id, body excerpt, receive count, first failure) without consuming them."""
-    where = target_of(target, stack, region, endpoints)
-    letters = dlq_ops.list_dead_letters(where, where.selected(service), limit=limit)
-    print_json([letter.row() for letter in letters]) if as_json else out.print(views.dead_letter_table(letters))
-
-
-@dlq_app.command("show", epilog="Example:  wildrydes dlq show 7d0c…  (a message id or a ride id)")
-@handles_errors
-def dlq_show(
-    key: Annotated[str, typer.Argument(help="Message id or ride id.")],
-    service: ServiceArgument = None,
-    target: TargetOption = "aws", stack: StackOption = None, region: RegionOption = None,
-    endpoints: EndpointsOption = None, as_json: JsonOption = False,
-) -> None:
-    """Show one DLQ message in full (body, attributes), leaving it in its DLQ."""
-    where = target_of(target, stack, region, endpoints)
-    letter = dlq_ops.find_dead_letter(where, where.selected(service), key)
-    if as_json:
-        print_json(letter.full())
-        return
-    full = letter.full()
-    for name in ("service", "queue", "message_id", "ride_id", "receive_count", "first_failure"):
-        out.print(f"[bold]{name}:[/] {full[name]}", highlight=False)
-    out.print("[bold]attributes:[/]", full["attributes"], highlight=False)
-    out.print("[bold]message attributes:[/]", full["message_attributes"], highlight=False)
-    out.print("[bold]body:[/]")
-    try:
-        out.print_json(letter.body)
-    except ValueError:
-        out.print(letter.body, markup=False, highlight=False)
-
-
-@dlq_app.command("redrive", epilog="Examples:  wildrydes dlq redrive --target local   |   wildrydes dlq redrive "
-                                   "CustomerAccounting --rate 50")
-@handles_errors
-def dlq_redrive(
-    service: ServiceArgument = None,
-    rate: Annotated[int | None, typer.Option(help="Messages per second for the move task (1-500; default: "
-                                                  "as fast as SQS chooses).")] = None,
-    target: TargetOption = "aws", stack: StackOption = None, region: RegionOption = None,
-    endpoints: EndpointsOption = None, as_json: JsonOption = False,
-) -> None:
-    """Move DLQ messages back to the service queue: a message move task for the queue's DLQ, send-then-delete
-    for the subscription DLQ (SQS refuses move tasks from DLQs of SNS subscriptions)."""
-    where = target_of(target, stack, region, endpoints)
-    tasks: dict[tuple[str, str], Any] = {}
-    with progress(err) as bar:
-        def advance(service_name: str, kind: str, moved: int, total: int) -> None:
-            key = (service_name, kind)
-            if key not in tasks:
-                tasks[key] = bar.add_task(f"{service_name} {kind}", total=total)
-            bar.update(tasks[key], completed=moved, total=total)
-        results = dlq_ops.redrive(where, where.selected(service), rate=rate, on_progress=advance)
-    print_json([vars(r) for r in results]) if as_json else out.print(views.redrive_table(results))
-    failed = [r for r in results if r.status not in ("COMPLETED", "EMPTY")]
-    if failed:
-        raise CheckFailed("; ".join(f"{r.service} {r.kind}: {r.status} {r.detail or ''}".strip() for r in failed))
-
-
-# -- rides --------------------------------------------------------------------------------------------------
-OlderThan = Annotated[float, typer.Option(
-    "--older-than", help="Only rides created at least this many seconds ago (a request in flight is not stranded).")]
-
-
-@rides_app.command("pending", epilog="Example:  wildrydes rides pending --target local --older-than 0")
-@handles_errors
-def rides_pending(
-    older_than: OlderThan = pending_rides.DEFAULT_MIN_AGE_SECONDS,
-    target: TargetOption = "aws", stack: StackOption = None, region: RegionOption = None,
-    endpoints: EndpointsOption = None, as_json: JsonOption = False,
-) -> None:
-    """List rides stored PENDING: accepted by the first write, never published (the client got a 503)."""
-    where = target_of(target, stack, region, endpoints)
-    found = pending_rides.pending(where, min_age_seconds=older_than)
-    print_json([r.row() for r in found]) if as_json else out.print(views.pending_table(found))
-
-
-@rides_app.command("republish", epilog="Example:  wildrydes rides republish --target local")
-@handles_errors
-def rides_republish(
-    older_than: OlderThan = pending_rides.DEFAULT_MIN_AGE_SECONDS,
-    target: TargetOption = "aws", stack: StackOption = None, region: RegionOption = None,
-    endpoints: EndpointsOption = None, as_json: JsonOption = False,
-) -> None:
-    """Publish each PENDING ride to the topic as the producer would, then mark it PUBLISHED."""
-    where = target_of(target, stack, region, endpoints)
-    results = pending_rides.republish(where, pending_rides.pending(where, min_age_seconds=older_than))
-    print_json([vars(r) for r in results]) if as_json else out.print(views.republish_table(results))
-    if any(r.message_id is None for r in results):
-        raise CheckFailed("some rides could not be published (see the table)")
 
 
 # -- plan ---------------------------------------------------------------------------------------------------
@@ -284,7 +176,7 @@ def reconcile(
     """Account for every accepted ride in every service: expected, processed, in DLQ, lost, astray."""
     where = target_of(target, stack, region, endpoints)
     result = reconcile_rides(where, read_accepted(rides_file))
-    print_json(result.as_dict()) if as_json else out.print(views.reconciliation_table(result))
+    print_json(result.as_dict()) if as_json else out.print(run_views.reconciliation_table(result))
     if not result.ok:
         raise CheckFailed("some rides are lost or astray")
 
@@ -311,7 +203,7 @@ def smoke(
 
     with err.status("posting the smoke rides") as status:
         report = run_smoke(where, timeout=timeout, on_wait=waiting)
-    print_json(report.as_dict()) if as_json else out.print(views.smoke_table(report))
+    print_json(report.as_dict()) if as_json else out.print(run_views.smoke_table(report))
     if not report.ok:
         raise typer.Exit(1)
 

@@ -22,12 +22,12 @@ for one of the function's local environments (a few processes per function: the 
 AWS's fleet, are the limit here), the wait standing in for the cold start a new environment would take
 on Lambda; a request that waits out the integration timeout gets the 504 API Gateway would give.
 Every answer under the stage is counted in its AWS/ApiGateway metrics (local/apigateway/metrics.py).
+The proxy event, the function's answer as HTTP and the answers above are in proxy_integration.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import json
 import logging
@@ -37,10 +37,8 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 import h11
 import uvicorn
@@ -48,28 +46,26 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from local.apigateway.access_log import AccessLog
 from local.apigateway.metrics import ApiMetrics
+from local.apigateway.proxy_integration import (
+    INTERNAL_ERROR,
+    JSON,
+    MISSING_TOKEN,
+    TIMED_OUT,
+    TOO_LARGE,
+    TOO_MANY_REQUESTS,
+    Answer,
+    gateway_message,
+    proxy_answer,
+    proxy_event,
+)
 from local.apigateway.throttling import StageThrottle
 from local.cloudformation.deployment import Route
-from local.lambda_service.environments import FunctionPool, InvocationError
+from local.lambda_service.environments import FunctionPool
+from local.lambda_service.invocations import InvocationError
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's limit
 INTEGRATION_TIMEOUT_SECONDS = 29.0  # API Gateway's limit on a Lambda integration
 BACKLOG = 2048  # connections waiting to be accepted; the stage's burst limit is 100
-JSON = "application/json"
-
-Answer = tuple[int, dict[str, str], bytes]
-
-
-def gateway_answer(status: int, message: str, error_type: str) -> Answer:
-    return status, {"Content-Type": JSON, "x-amzn-ErrorType": error_type}, json.dumps({"message": message}).encode()
-
-
-MISSING_TOKEN = gateway_answer(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
-TOO_LARGE = gateway_answer(413, "Request Too Long", "RequestTooLongException")
-TOO_MANY_REQUESTS = gateway_answer(429, "Too Many Requests", "TooManyRequestsException")
-INTERNAL_ERROR = {status: gateway_answer(status, "Internal server error", "InternalServerErrorException")
-                  for status in (500, 502)}
-TIMED_OUT = gateway_answer(504, "Endpoint request timed out", "IntegrationTimeout")
 
 
 class Admission:
@@ -102,14 +98,6 @@ class HalfCloseAware(H11Protocol):
         if self.client_done and (self.cycle is None or self.cycle.response_complete) \
                 and not self.transport.is_closing():
             self.transport.close()
-
-
-def _message(body: bytes) -> str | None:
-    """The message of an answer API Gateway gave itself ($context.error.message)."""
-    try:
-        return str(json.loads(body).get("message"))
-    except (ValueError, AttributeError):
-        return None
 
 
 class _Disconnected(Exception):
@@ -195,7 +183,7 @@ class LocalApi:
                 request_id=request_id, started=at, method=scope["method"], path=scope["path"],
                 resource_path=route.path if route else None, status=status, response_length=len(body), scope=scope,
                 identity=scope.get("localcloud.identity", {}), error_message=headers.get("x-amzn-ErrorType") and (
-                    _message(body)))
+                    gateway_message(body)))
 
     async def _answer(self, scope: dict[str, Any], receive: Any, timing: dict[str, float]) -> Answer:
         headers: dict[str, str] = {}
@@ -222,7 +210,7 @@ class LocalApi:
                     judged.get("error_type", "AccessDeniedException"))}, json.dumps(judged.get("body", {})).encode()
             identity = dict(judged.get("identity") or {})
             scope["localcloud.identity"] = identity
-        event = self._event(route, scope, headers, multi, body, identity)
+        event = proxy_event(route, self.stage, scope, headers, multi, body, identity)
         return await self._invoke(route, event, timing)
 
     async def _judged(self, route: Route, scope: dict[str, Any], headers: dict[str, str],
@@ -278,7 +266,7 @@ class LocalApi:
         finally:
             admission.in_flight -= 1
             timing["integration_ms"] = (time.monotonic() - started) * 1000
-        return self._proxy_answer(result, event["requestContext"]["requestId"])
+        return proxy_answer(result, event["requestContext"]["requestId"])
 
     async def _body(self, receive: Any) -> bytes | None:
         """The whole body; None if over the limit; _Disconnected if the client gave up first."""
@@ -294,43 +282,3 @@ class LocalApi:
             chunks.append(chunk)
             if not message.get("more_body"):
                 return b"".join(chunks)
-
-    def _event(self, route: Route, scope: dict[str, Any], headers: dict[str, str], multi: dict[str, list[str]],
-               body: bytes, identity: dict[str, Any]) -> dict[str, Any]:
-        try:
-            text, encoded = body.decode("utf-8"), False
-        except UnicodeDecodeError:  # binary: API Gateway passes it base64-encoded
-            text, encoded = base64.b64encode(body).decode(), True
-        query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        multi_query: dict[str, list[str]] = {}
-        for key, value in query:
-            multi_query.setdefault(key, []).append(value)
-        return {
-            "resource": route.path, "path": route.path, "httpMethod": route.method, "headers": headers,
-            "multiValueHeaders": multi, "queryStringParameters": dict(query) or None,
-            "multiValueQueryStringParameters": multi_query or None, "pathParameters": None,
-            "stageVariables": None, "body": text if body else None, "isBase64Encoded": encoded,
-            "requestContext": {"requestId": str(uuid.uuid4()), "stage": self.stage, "httpMethod": route.method,
-                               "resourcePath": route.path, "path": scope["path"],
-                               "requestTimeEpoch": int(time.time() * 1000),
-                               "identity": {**identity, "sourceIp": (scope.get("client") or ["127.0.0.1"])[0]}},
-        }
-
-    @staticmethod
-    def _proxy_answer(result: Any, request_id: str) -> Answer:
-        """The function's proxy response as API Gateway turns it into HTTP; 502 if it is malformed."""
-        bad = INTERNAL_ERROR[502]
-        if not isinstance(result, dict) or "statusCode" not in result:
-            return bad
-        try:
-            status = int(result["statusCode"])
-            headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
-            for name, values in (result.get("multiValueHeaders") or {}).items():
-                headers[str(name)] = ",".join(str(v) for v in values)
-            body = result.get("body") or ""
-            payload = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
-        except (TypeError, ValueError, AttributeError):
-            return bad
-        if status not in HTTPStatus._value2member_map_:
-            return bad
-        return status, {**headers, "x-amzn-RequestId": request_id}, payload

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from local.cloudwatch.alarm_evaluation import AlarmState
+from local.cloudwatch.alarm_definition import AlarmState
 
 ITEM_TYPES = ("ConfigurationUpdate", "StateUpdate", "Action")
 MAX_RECORDS = 100

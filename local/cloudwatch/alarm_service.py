@@ -32,11 +32,8 @@ from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.responses import ActionResult
 
 from local.cloudwatch.alarm_actions import ActionFailed, publish_notification
+from local.cloudwatch.alarm_definition import INITIAL_REASON, INSUFFICIENT_DATA, AlarmDefinition, AlarmState
 from local.cloudwatch.alarm_evaluation import (
-    INITIAL_REASON,
-    INSUFFICIENT_DATA,
-    AlarmDefinition,
-    AlarmState,
     Evaluation,
     evaluate,
     evaluation_step,

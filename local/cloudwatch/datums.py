@@ -17,7 +17,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from local.cloudwatch.statistics import MAX_VALUES
+from local.cloudwatch.metric_data_errors import MAX_VALUES
 
 Dimensions = list[dict[str, str]]
 

@@ -5,7 +5,7 @@ a unit CloudWatch does not know, 1,000 dimensions or a Maximum below the Minimum
 evaluation that reads them later breaks or lies. And moto stores Values with Counts as one datum per
 value per count: Counts [1e9] allocates a billion objects, a count of 0.5 is dropped. So here:
 
-- every call is judged by `statistics.validate_put_metric_data` first and refused with CloudWatch's
+- every call is judged by `metric_data_errors.validate_put_metric_data` first and refused with CloudWatch's
   first error (its code and message, HTTP 400), as AWS answers it;
 - the AWS/ namespace is refused for callers, as on AWS; the local cloud's own services publish theirs
   in process (`put_service_metrics`, used directly by the AWS process and through the control endpoint
@@ -26,7 +26,8 @@ from moto.cloudwatch.exceptions import CloudWatchException
 from moto.cloudwatch.models import CloudWatchBackend, MetricAggregatedDatum, MetricDatum, cloudwatch_backends
 
 from local.cloudwatch.formats import utc
-from local.cloudwatch.statistics import Datum, validate_put_metric_data
+from local.cloudwatch.metric_data_errors import validate_put_metric_data
+from local.cloudwatch.statistics import Datum
 
 _installed: dict[str, Any] = {}
 _service = threading.local()  # set while the local cloud's own services publish

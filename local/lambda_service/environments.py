@@ -17,7 +17,8 @@ run as they do on Lambda, in parallel on every core. Three things keep that chea
 
 Each environment (each process: a reset starts a new one) writes to a log stream of its own in the
 function's log group, as Lambda does: its output, framed by START/END/REPORT (local/logs/lambda_lines.py),
-handed to `log_sink` (a local/logs/shipper.LogShipper's `put`) once the invocation is over.
+handed to `log_sink` (a local/logs/shipper.LogShipper's `put`) once the invocation is over. What an
+invocation reports (its error, its record, the observer) is in invocations.py.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from local.cloudformation.deployment import FunctionSpec
+from local.lambda_service.invocations import InvocationError, InvocationRecord, LogSink, Observer
 from local.lambda_service.zygote import ForkedProcess, Zygote
 from local.logs import lambda_lines
 from local.options import ACCOUNT, INIT_LIMIT_SECONDS
@@ -40,33 +41,6 @@ from local.options import ACCOUNT, INIT_LIMIT_SECONDS
 ROOT = str(Path(__file__).resolve().parents[2])  # the project: hidden from the functions' import path
 # Variables every environment gets, as Lambda sets them; the function's own come on top.
 PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
-class InvocationError(RuntimeError):
-    """The invocation failed: the handler raised, timed out, or could not be imported."""
-
-    def __init__(self, error_type: str, message: str, trace: str = "") -> None:
-        self.error_type, self.trace = error_type, trace
-        super().__init__(f"{error_type}: {message}")
-
-
-@dataclass(frozen=True)
-class InvocationRecord:
-    """What CloudWatch's AWS/Lambda metrics count, for one invocation."""
-
-    function_name: str
-    duration_ms: float
-    error_type: str | None
-    cold_start: bool
-
-
-class Observer(Protocol):
-    """Told of every invocation (local/lambda_metrics.py counts them as CloudWatch would)."""
-
-    def begin(self, function_name: str) -> None: ...
-
-    def end(self, record: InvocationRecord) -> None: ...
-
-
-LogSink = Callable[[str, str, list[tuple[int, str]]], None]  # (group, stream, events)
 
 
 class ExecutionEnvironment:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from local.lambda_service.environments import InvocationRecord
+from local.lambda_service.invocations import InvocationRecord
 
 NAMESPACE = "AWS/Lambda"
 

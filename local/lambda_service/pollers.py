@@ -33,7 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from local.lambda_service.environments import ExecutionEnvironment, InvocationError
+from local.lambda_service.environments import ExecutionEnvironment
+from local.lambda_service.invocations import InvocationError
 from local.lambda_service.mapping_stats import Invocation, MappingStats, remember, ride_id_of
 from local.sqs.queues import QueueAccess
 

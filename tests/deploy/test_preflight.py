@@ -17,15 +17,15 @@ import pytest
 from local.cloud import LocalCloud, LocalCloudOptions
 from ops.deploy_needs import AssemblyError, DeployNeeds, read_needs
 from ops.preflight import (
-    Status,
     check_alarm_email,
     check_api_authorization,
     check_api_gateway_role,
     check_bootstrap,
     concurrency_check,
-    nearest_version,
     run_preflight,
 )
+from ops.preflight_check import Status
+from ops.preflight_parameters import missing_parameter_fix, nearest_version
 from stacks.config import installed_powertools_version
 from tests.conftest import ROOT
 
@@ -129,10 +129,8 @@ class FakeSsm:
 
 
 def test_a_missing_powertools_parameter_names_the_nearest_version_and_how_to_pin_it():
-    from ops.preflight import _missing_parameter_fix
-
-    fix = _missing_parameter_fix(FakeSsm(["3.36.0", "latest"]), "PowertoolsLayerParameter", PUBLIC_PARAMETER,
-                                 "me-central-1")
+    fix = missing_parameter_fix(FakeSsm(["3.36.0", "latest"]), "PowertoolsLayerParameter", PUBLIC_PARAMETER,
+                                "me-central-1")
     assert "/aws/service/powertools/python/arm64/python3.14/3.36.0" in fix
     assert "aws-lambda-powertools[parser,tracer]==3.36.0 in requirements.txt" in fix
     assert "POWERTOOLS_PARAMETER=/your/name" in fix

@@ -70,7 +70,10 @@ def test_queue_is_encrypted_with_dlq_and_long_visibility(template_json, name):
 
 
 def test_every_queue_is_ssl_only(template_json):
+    """Each of the nine queues (three services: queue, DLQ, subscription DLQ) denies plain HTTP; the count makes
+    sure the loop below has queues to look at."""
     queues = resources(template_json, "AWS::SQS::Queue")
+    assert len(queues) == 9, sorted(queues)
     policies = resources(template_json, "AWS::SQS::QueuePolicy").values()
     for queue_id in queues:
         statements = [s for p in policies if {"Ref": queue_id} in p["Properties"]["Queues"]
@@ -344,8 +347,11 @@ def test_an_impossible_setting_stops_the_app_before_synth():
 
 
 def test_every_topic_is_ssl_only(template_json):
+    """Both topics (rides, alarms) deny plain HTTP; the count makes sure the loop has topics to look at."""
     policies = resources(template_json, "AWS::SNS::TopicPolicy").values()
-    for topic_id in resources(template_json, "AWS::SNS::Topic"):
+    topics = resources(template_json, "AWS::SNS::Topic")
+    assert len(topics) == 2, sorted(topics)
+    for topic_id in topics:
         statements = [s for p in policies if {"Ref": topic_id} in p["Properties"]["Topics"]
                       for s in p["Properties"]["PolicyDocument"]["Statement"]]
         assert any(s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}

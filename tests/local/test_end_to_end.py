@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 from ops.target import target_from_endpoints
@@ -17,6 +18,29 @@ def reached(cloud, ride_id: str) -> set[str]:
     return {service for service in ALL if ride_id in effect_ids(cloud, service)}
 
 
+def depth(cloud, url_output: str) -> int:
+    """Messages in a queue, waiting or in flight."""
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    found = cloud.clients.client("sqs").get_queue_attributes(QueueUrl=cloud.outputs[url_output], AttributeNames=names)
+    return sum(int(found["Attributes"][name]) for name in names)
+
+
+def dlq_depths(cloud) -> dict[str, int]:
+    return {service: depth(cloud, f"{service}DlqUrl") for service in ALL}
+
+
+def settle(cloud) -> None:
+    """Wait until every service's queue is empty twice half a second apart: by then every delivery, a wrong one
+    too, has been received and either handled or sent to its DLQ (SNS delivers before the producer answers)."""
+    def drained() -> bool:
+        if any(depth(cloud, f"{service}QueueUrl") for service in ALL):
+            return False
+        time.sleep(0.5)
+        return not any(depth(cloud, f"{service}QueueUrl") for service in ALL)
+
+    wait_for(drained, what="every queue to drain")
+
+
 def test_sample_ride_reaches_all_three_services(local_cloud):
     status, answer = post_ride(local_cloud.outputs["ApiUrl"], SAMPLE_RIDE)
     assert status == 201
@@ -24,20 +48,33 @@ def test_sample_ride_reaches_all_three_services(local_cloud):
 
 
 def test_ordinary_ride_reaches_two_services_only(local_cloud):
+    """An ordinary ride is filtered out by SNS for ExtraordinaryRides: checked once every queue has drained,
+    so a wrong delivery would by then be in its poller's counts, its table or its DLQ."""
+    dlqs = dlq_depths(local_cloud)
     status, answer = post_ride(local_cloud.outputs["ApiUrl"], ORDINARY_RIDE)
     assert status == 201
     wait_for(lambda: reached(local_cloud, answer["id"]) == {"CustomerNotification", "CustomerAccounting"},
              what="two effects")
+    settle(local_cloud)
+    assert reached(local_cloud, answer["id"]) == {"CustomerNotification", "CustomerAccounting"}
     assert answer["id"] not in local_cloud.snapshot("ExtraordinaryRides").ride_ids  # filtered out by SNS
+    assert dlq_depths(local_cloud) == dlqs
 
 
 def test_invalid_ride_is_rejected_and_never_published(local_cloud):
+    """A 400 and a 403 publish nothing: checked once every queue has drained, so a message published anyway
+    would by then have been received by a poller and be in its counts, or in a DLQ."""
+    settle(local_cloud)  # what earlier tests sent is handled first
     before = {s: set(local_cloud.snapshot(s).received) for s in ALL}
+    dlqs, effects = dlq_depths(local_cloud), {s: effect_ids(local_cloud, s) for s in ALL}
     status, answer = post_ride(local_cloud.outputs["ApiUrl"], {**SAMPLE_RIDE, "fare": "a lot"})
     assert status == 400 and answer["errors"][0]["field"] == "fare"
     status, _ = post_ride(local_cloud.api_url + "/no-such-path", SAMPLE_RIDE)
     assert status == 403
+    settle(local_cloud)
     assert {s: set(local_cloud.snapshot(s).received) for s in ALL} == before
+    assert dlq_depths(local_cloud) == dlqs
+    assert {s: effect_ids(local_cloud, s) for s in ALL} == effects
 
 
 def test_a_ride_published_twice_has_one_effect_per_service(local_cloud):
@@ -88,9 +125,13 @@ def test_lambda_and_queue_metrics_reach_cloudwatch_as_on_aws(local_cloud):
     target = target_from_endpoints(local_cloud.endpoints())
 
     # Then `wildrydes watch` finds what Lambda and SQS publish on AWS: invocations, concurrency, oldest age
+    # for each of the three services, not merely for those that have rows
     def published() -> list:
         rows = snapshot(target).services
-        return rows if all(r.invocations and r.concurrency and r.oldest_age_seconds is not None for r in rows) else []
+        complete = {r.service for r in rows} == set(ALL)
+        return rows if complete and all(r.invocations and r.concurrency and r.oldest_age_seconds is not None
+                                        for r in rows) else []
 
     rows = wait_for(published, timeout=30, what="the metrics of every service")
+    assert sorted(r.service for r in rows) == sorted(ALL)
     assert all(r.concurrency <= local_cloud.mapping(r.service).max_concurrency for r in rows)

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from aws_clients.control import ControlError
 from cloud_assembly import AssemblyError, changed_since_synth, load_assembly
 from local.cloud import LocalCloud, LocalCloudError, LocalCloudOptions
+from local.cloud_controls import CloudControls
 from stacks.app_factory import project_context
 from tests.conftest import synthesize
 from tests.factories import SAMPLE_RIDE
@@ -78,6 +80,8 @@ def test_handler_raising_on_import_is_reported_and_loses_nothing(cloud_assembly:
 
 
 def test_a_handler_that_times_out_is_stopped_and_loses_nothing(tmp_path: Path):
+    """The handler is cut off at its timeout (not merely reported): checked after it would have written its
+    effect had it gone on, and the ride is kept in the queue or its DLQ."""
     # Given CustomerNotification with a 1 s timeout, and a handler that takes 3 s
     subscribers = [dict(s) for s in project_context()["wildrydes"]["subscribers"]]
     subscribers[0]["functionTimeoutSeconds"] = 1
@@ -97,7 +101,9 @@ def test_a_handler_that_times_out_is_stopped_and_loses_nothing(tmp_path: Path):
         # Then the invocation is cut off at the function's timeout, as on Lambda
         [error] = wait_for(lambda: cloud.errors, what="the timeout")
         assert "Sandbox.Timedout: Task timed out after 1.00 seconds" in error
-        # and the ride is not lost: still in the queue (or already in the DLQ), never processed
+        # and the ride is not lost: still in the queue (or already in the DLQ), never processed. The first
+        # attempt began 1 s before the timeout was seen; a handler left running would write 2 s from now.
+        time.sleep(3)
         assert messages_kept(cloud, "CustomerNotification") == 1
         assert "slow" not in effect_ids(cloud, "CustomerNotification")
         # and its log group says so as Lambda does
@@ -131,7 +137,22 @@ def slow_importing_producer(cloud_assembly: Path, tmp_path: Path, import_seconds
     return cdk_out
 
 
+def test_a_local_cloud_whose_aws_process_does_not_answer_has_a_problem():
+    """`errors` is what tests assert empty: an AWS process that cannot be asked must not read as no problems."""
+    class DeadAwsProcess(CloudControls):
+        aws, own_problems = True, ["a problem of the API's process"]
+
+        def _control(self, method: str, path: str, body: object = None) -> dict:
+            raise ControlError("connection refused")
+
+    [dead, own] = DeadAwsProcess().errors
+    assert dead == "the AWS process does not answer its status endpoint: connection refused"
+    assert own == "a problem of the API's process"
+
+
 def test_an_init_over_its_limit_is_retried_inside_the_invocation(cloud_assembly: Path, tmp_path: Path):
+    """The slow init is retried within the invocation and the ride succeeds with no problem reported (by an
+    AWS process that answers: `errors` names one that does not)."""
     # Given a producer whose init takes 2 s, against an init limit of 1 s and a function timeout of 3 s
     # (and logs in JSON, LoggingConfig.LogFormat)
     cloud = start_cloud(slow_importing_producer(cloud_assembly, tmp_path, 2, "JSON"), tmp_path / "logs",

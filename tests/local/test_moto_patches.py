@@ -15,6 +15,7 @@ from moto.moto_api._internal import mock_random
 from moto.sqs.models import Message, sqs_backends
 
 from local import moto_patches
+from local.dynamodb import transactions
 from tests.conftest import REGION
 
 ACCOUNT = "123456789012"
@@ -273,7 +274,7 @@ def test_moto_still_copies_every_table_a_transaction_touches(aws, monkeypatch):
         spy = TableCopySpy(models.copy)
         monkeypatch.setattr(models, "copy", spy)
         dynamodb.transact_write_items(TransactItems=charge("r1", "1"))
-    # if this fails, moto no longer copies whole tables per transaction: drop fix 5 of local/moto_patches.py
+    # if this fails, moto no longer copies whole tables per transaction: drop local/dynamodb/transactions.py
     assert spy.tables == 2
 
 
@@ -284,7 +285,7 @@ def test_with_the_fix_a_cancelled_transaction_undoes_exactly_its_own_items(aws, 
     for ride in range(20):
         dynamodb.put_item(TableName="Ledger", Item={"rideId": {"S": f"other-{ride}"}})
     spy = TableCopySpy(copy)
-    monkeypatch.setattr(moto_patches, "copy", spy)
+    monkeypatch.setattr(transactions, "copy", spy)
     with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
         dynamodb.transact_write_items(TransactItems=charge("r1", "100"))  # a redelivery
     assert spy.tables == 0  # the items it touched were copied, never a table

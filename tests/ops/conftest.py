@@ -38,3 +38,13 @@ def target(endpoints: Path) -> Target:
 def run_cli(endpoints: Path, *args: str) -> Result:
     """`wildrydes ARGS --target local`, against the module's local cloud."""
     return CliRunner().invoke(app, [*args, "--target", "local", "--endpoints", str(endpoints)])
+
+
+def assert_exits_cleanly(result: Result, code: int) -> None:
+    """The command ended through its own exit with CODE, not through an exception it never caught.
+
+    Under CliRunner an uncaught exception never reaches `result.output` (it lands in `result.exception`),
+    so "Traceback" not in the output can never fail: this checks the exception and the exit code instead.
+    """
+    assert isinstance(result.exception, SystemExit), f"uncaught {result.exception!r}; output: {result.output}"
+    assert result.exit_code == code, result.output

@@ -24,6 +24,7 @@ def drill(endpoints: Path, *args: str) -> dict[str, Any]:
 
 def assert_passed(report: dict[str, Any], *metrics: str) -> None:
     assert report["passed"], (report["reason"], report["steps"])
+    assert report["expected_alarms"]  # else the checks below would pass on nothing
     fired = {a["name"]: a for a in report["alarms_fired"]}
     assert set(report["expected_alarms"]) <= set(fired)
     assert sorted(fired[name]["metric"] for name in report["expected_alarms"]) == sorted(metrics)

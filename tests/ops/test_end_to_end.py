@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 from ops.reconcile import reconcile
-from ops.send import read_accepted
+from ops.send_report import read_accepted
 from ops.smoke import CASES, EVENT_JSON_RIDE, run_smoke
 from ops.target import Target
 from ops.traffic import ride_attributes, ride_message
@@ -71,6 +71,7 @@ def test_rides_sent_straight_to_the_topic_reach_their_services(endpoints: Path, 
     assert result.exit_code == 0 and json.loads(result.stdout)["accepted"] == 40
     wait_drained(endpoints)
     outcome = reconcile(target, read_accepted(rides_file))
+    assert sorted(s.service for s in outcome.services) == sorted(ALL)  # all() below is over the three
     assert outcome.ok and all(s.processed == s.expected for s in outcome.services)
     assert outcome.rides_status == {"missing": 40}  # the topic path bypasses the producer and its table
 
@@ -117,6 +118,7 @@ def test_a_subscription_dlq_is_redriven_the_same_way(endpoints: Path, target: Ta
     assert moved[("CustomerAccounting", "subscription")] == 6 and sum(moved.values()) == 6
     wait_for(lambda: in_table(target, "CustomerAccounting", ids) == ids, what="the redriven rides processed")
     drained = wait_drained(endpoints)
+    assert [s["service"] for s in drained["services"]] == sorted(ALL)  # all() below is over the three
     assert all(s["subscription_dlq"] == 0 for s in drained["services"])
     # charged once each, the duplicate included: 10.25 + 11.25 + ... + 14.25
     account = target.client("dynamodb").get_item(TableName=service.accounts_table_name, ConsistentRead=True,
@@ -154,9 +156,15 @@ def test_smoke_passes_on_the_local_cloud(target: Target):
 
 
 def test_make_smoke_passes_with_the_workshops_event_json_ride(endpoints: Path):
+    """`make smoke` posts the workshop's event.json ride (numbers as strings), which is accepted, reaches exactly
+    its tables and is PUBLISHED: fails if the case did not run, not merely if it ran and failed."""
     result = run_cli(endpoints, "smoke", "--json")
     report = json.loads(result.stdout)
     assert [c for c in report["checks"] if not c["ok"]] == [] and result.exit_code == 0
+    checks = {c["name"]: c["ok"] for c in report["checks"]}
+    case = EVENT_JSON_RIDE.name
+    assert {f"POST {case} -> 201", f"{case} in exactly its tables", f"{case} PUBLISHED in the Rides table"} <= {
+        name for name, ok in checks.items() if ok}, sorted(checks)
 
 
 def test_a_firing_alarm_fails_smoke_and_watch_shows_the_transition(endpoints: Path, target: Target):

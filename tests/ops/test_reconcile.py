@@ -7,8 +7,8 @@ from decimal import Decimal
 from rich.console import Console
 
 from ops.reconcile import Reconciliation, check_accounts, reconcile_service
+from ops.run_views import reconciliation_table
 from ops.services import Service
-from ops.views import reconciliation_table
 
 SERVICE = Service("Billing", queue_url="https://sqs/1/q")
 

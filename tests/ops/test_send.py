@@ -11,18 +11,9 @@ import httpx
 import pytest
 
 from ops.errors import OpsError
-from ops.send import (
-    ApiSender,
-    Outcome,
-    SendOptions,
-    SendReport,
-    TopicSender,
-    backoff,
-    drive,
-    percentile,
-    read_accepted,
-    write_accepted,
-)
+from ops.send import SendOptions, drive
+from ops.send_report import Outcome, SendReport, percentile, read_accepted, write_accepted
+from ops.senders import ApiSender, TopicSender, backoff
 from ops.traffic import Item, ride_mix
 
 URL = "http://api.test/prod/submit-ride-completion"
@@ -84,23 +75,55 @@ def test_percentiles_by_nearest_rank():
     assert percentile([], 50) == 0.0 and percentile([7.0], 99) == 7.0
 
 
+class FakeClock:
+    """Time that passes only when drive waits or a handler says so: pacing checked by the clock drive paces by,
+    never by how long the test took."""
+
+    def __init__(self) -> None:
+        self.now, self.lock = 0.0, threading.Lock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> bool:
+        with self.lock:
+            self.now += seconds
+        return False  # not stopped
+
+
 def test_drive_paces_items_by_their_index_and_never_exceeds_the_concurrency():
-    active, peak, lock = [0], [0], threading.Lock()
+    """No item is sent before it is due (item n at n / rate), and never more than `concurrency` at once."""
+    clock, active, peak, lock = FakeClock(), [0], [0], threading.Lock()
+    sent_at: dict[int, float] = {}
 
     def handle(items: list[Item]) -> list[Outcome]:
         with lock:
             active[0] += 1
             peak[0] = max(peak[0], active[0])
-        time.sleep(0.02)
+            sent_at.update((i.index, clock()) for i in items)
+        time.sleep(0.005)  # long enough for the clients to overlap; what is asserted is the peak, not the time
         with lock:
             active[0] -= 1
         return [Outcome(i.index, True, 201, 0.02, 1, ride_id=str(i.index)) for i in items]
 
-    report = drive(ride_mix(20), handle, concurrency=3, rate=100)
+    report = drive(ride_mix(20), handle, concurrency=3, rate=100, clock=clock, wait=clock.advance)
     assert len(report.outcomes) == 20 and peak[0] <= 3
+    early = {index: at for index, at in sent_at.items() if at < index / 100}
+    assert sorted(sent_at) == list(range(20)) and early == {}
     assert report.elapsed >= 0.19  # item 19 is due 0.19 s after the start
-    report = drive(ride_mix(None), handle, concurrency=2, duration=0.2)  # endless items, bounded time
-    assert 0 < len(report.outcomes) < 100 and report.elapsed < 1
+
+
+def test_drive_stops_taking_items_at_its_duration():
+    """Endless items, bounded time: each handled item takes 0.05 s of the clock, so a 0.2 s run sends 4, and at
+    most one more that a second client took just before the deadline."""
+    clock = FakeClock()
+
+    def handle(items: list[Item]) -> list[Outcome]:
+        clock.advance(0.05)
+        return [Outcome(i.index, True, 201, 0.05, 1, ride_id=str(i.index)) for i in items]
+
+    report = drive(ride_mix(None), handle, concurrency=2, duration=0.2, clock=clock, wait=clock.advance)
+    assert 4 <= len(report.outcomes) <= 5 and report.elapsed >= 0.2
 
 
 def test_a_client_error_stops_the_run_and_is_raised():

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from local.cloudwatch.alarm_evaluation import (
+from local.cloudwatch.alarm_definition import (
     ALARM,
     INITIAL_REASON,
     INSUFFICIENT_DATA,
@@ -22,10 +22,8 @@ from local.cloudwatch.alarm_evaluation import (
     OK,
     AlarmDefinition,
     AlarmState,
-    evaluate,
-    notification,
-    notification_subject,
 )
+from local.cloudwatch.alarm_evaluation import evaluate, notification, notification_subject
 from local.cloudwatch.statistics import Datum
 
 NOW = datetime(2026, 12, 4, 13, 41, 2, 345000, tzinfo=UTC)  # the newest complete minute is 13:40-13:41

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from local.cloudwatch.alarm_evaluation import AlarmState
+from local.cloudwatch.alarm_definition import AlarmState
 from local.cloudwatch.alarm_history import AlarmHistory, HistoryError
 
 T0 = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)

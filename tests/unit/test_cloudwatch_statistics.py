@@ -11,17 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from local.cloudwatch.statistics import (
-    MAX_METRIC_DATA,
-    UNITS,
-    Datum,
-    aggregate,
-    low_sample_threshold,
-    percentile,
-    percentile_rank,
-    validate_datum,
-    validate_put_metric_data,
-)
+from local.cloudwatch.metric_data_errors import MAX_METRIC_DATA, validate_datum, validate_put_metric_data
+from local.cloudwatch.statistics import UNITS, Datum, aggregate, low_sample_threshold, percentile, percentile_rank
 
 T0 = datetime(2026, 4, 12, 13, 40, tzinfo=UTC)
 

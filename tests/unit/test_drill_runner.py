@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from ops import drill as drill_module
-from ops.drill import AlarmSpec, Options, Runner, confirm
+from ops.drill import Options, Runner, confirm
+from ops.drill_model import AlarmSpec
 from ops.drill_scenarios import Scenario
 from ops.errors import OpsError
 

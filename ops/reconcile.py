@@ -28,6 +28,7 @@ from typing import Any
 
 from ops.dlq import list_dead_letters
 from ops.filters import deployed_subscriptions
+from ops.ride_order import OrderCheck, accepted_at, check_order, ledger_positions
 from ops.services import Service
 
 SAMPLE = 5  # ids shown per problem
@@ -70,6 +71,7 @@ class ServiceReconciliation:
     lost_ids: list[str] = field(default_factory=list)
     astray_ids: list[str] = field(default_factory=list)
     accounts: AccountsCheck | None = None  # services that keep per-customer accounts
+    order: OrderCheck | None = None  # the same services: charges in each customer's order? (not part of ok)
 
     @property
     def ok(self) -> bool:
@@ -195,6 +197,8 @@ def reconcile(target: Any, rides: Iterable[Mapping[str, Any]], *, dlq_limit: int
     dynamodb = target.client("dynamodb")
     subscriptions = deployed_subscriptions(target)
     rows = []
+    table = target.outputs.get("RidesTableName")
+    times: dict[str, int] | None = None
     for service in target.services:
         verdicts = {rid: subscriptions[service.name].expects(ride) for rid, ride in accepted.items()}
         expected = None if None in verdicts.values() else {rid for rid, verdict in verdicts.items() if verdict}
@@ -209,7 +213,9 @@ def reconcile(target: Any, rides: Iterable[Mapping[str, Any]], *, dlq_limit: int
                        else expected) - dead
             row.accounts = check_accounts(accepted, charged, ledger_entries(dynamodb, service.table_name),
                                           account_balances(dynamodb, accounts_table))
+            if table:
+                times = accepted_at(dynamodb, table, ids) if times is None else times
+                row.order = check_order(ledger_positions(dynamodb, service.table_name), times)
         rows.append(row)
-    table = target.outputs.get("RidesTableName")
     status = rides_status(dynamodb, table, ids) if table else {}
     return Reconciliation(accepted=len(ids), services=rows, rides_status=status)

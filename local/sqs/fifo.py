@@ -13,8 +13,12 @@ topic does not deduplicate at all. Here both keep a 5-minute window per queue an
 And a message group returns in order. When several in-flight messages of one group turn visible again
 together (a failed batch: the failed record and the rest of its group), moto's receive still counts the
 later ones as in flight while it looks at the first, skips it, and hands out the second: the group's order
-is lost exactly on a retry. Here a receive from a FIFO queue first lets go of every message whose
-visibility timeout has ended, so only messages still invisible hold their group.
+is lost exactly on a retry. And a receive reads the clock once per message, so a batch whose timeouts end
+a few milliseconds apart (they were set one after another) turns visible in the middle of a receive: the
+first messages are skipped while the last still hold the group, then a later message of the group is
+handed out. Here a receive from a FIFO queue reads the clock once (SQS answers a request at one instant),
+and first lets go of every message whose visibility timeout has ended, so only messages still invisible
+hold their group.
 
 Moves are not sends: a DLQ redrive (a message move task) keeps the message's group and deduplication ids and
 is never deduplicated (`moving()`), and moto's own move to a DLQ after maxReceiveCount does not send.
@@ -31,6 +35,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from moto.sns.models import Topic
+from moto.sqs import models as sqs_models
 from moto.sqs.models import SQSBackend
 
 from local.sqs.queues import QUEUE_LOCK
@@ -125,13 +130,24 @@ def _publish(self: Topic, message: str, *args: Any, **kwargs: Any) -> str:
         return message_id
 
 
+def _now_millis() -> float:
+    """moto's SQS clock: this thread's receive instant while it receives from a FIFO queue, else the time."""
+    frozen = getattr(_state, "now", None)
+    return _originals["sqs_models.unix_time_millis"]() if frozen is None else frozen
+
+
 def _receive_message(self: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> Any:
     receive = _originals["SQSBackend.receive_message"]
     with QUEUE_LOCK:  # the lock moto_patches holds around every message operation (reentrant)
         queue = self.get_queue(queue_name)
-        if queue.fifo_queue:
+        if not queue.fifo_queue:
+            return receive(self, queue_name, *args, **kwargs)
+        _state.now = _originals["sqs_models.unix_time_millis"]()
+        try:
             queue._pending_messages -= {m for m in queue._pending_messages if m.visible}
-        return receive(self, queue_name, *args, **kwargs)
+            return receive(self, queue_name, *args, **kwargs)
+        finally:
+            _state.now = None
 
 
 def install() -> None:
@@ -142,9 +158,11 @@ def install() -> None:
     _originals["SQSBackend.send_message"] = SQSBackend.send_message
     _originals["Topic.publish"] = Topic.publish
     _originals["SQSBackend.receive_message"] = SQSBackend.receive_message
+    _originals["sqs_models.unix_time_millis"] = sqs_models.unix_time_millis
     SQSBackend.send_message = _send_message  # type: ignore[method-assign]
     Topic.publish = _publish  # type: ignore[method-assign]
     SQSBackend.receive_message = _receive_message  # type: ignore[method-assign]
+    sqs_models.unix_time_millis = _now_millis
 
 
 def uninstall() -> None:
@@ -152,4 +170,5 @@ def uninstall() -> None:
         SQSBackend.send_message = _originals.pop("SQSBackend.send_message")  # type: ignore[method-assign]
         Topic.publish = _originals.pop("Topic.publish")  # type: ignore[method-assign]
         SQSBackend.receive_message = _originals.pop("SQSBackend.receive_message")  # type: ignore[method-assign]
+        sqs_models.unix_time_millis = _originals.pop("sqs_models.unix_time_millis")
     _windows.clear()

@@ -5,12 +5,15 @@ never deduplicated."""
 from __future__ import annotations
 
 import json
+import random
+import threading
 import time
 
 import boto3
 import pytest
 
 from local.sqs import fifo
+from local.sqs.queues import QueueAccess
 
 GROUP = "customer-1"
 
@@ -33,8 +36,8 @@ def fifo_queue(name: str = "rides.fifo") -> str:
     return boto3.client("sqs").create_queue(QueueName=name, Attributes={"FifoQueue": "true"})["QueueUrl"]
 
 
-def send(url: str, body: str, dedup: str) -> str:
-    return boto3.client("sqs").send_message(QueueUrl=url, MessageBody=body, MessageGroupId=GROUP,
+def send(url: str, body: str, dedup: str, group: str = GROUP) -> str:
+    return boto3.client("sqs").send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group,
                                             MessageDeduplicationId=dedup)["MessageId"]
 
 
@@ -124,3 +127,55 @@ def test_a_redrive_from_a_fifo_dlq_keeps_the_group_and_is_never_deduplicated(ded
     # Then the ride is back in its own queue, in its group (a redrive is not a new send)
     [moved] = take_all(source)
     assert moved["Body"] == "ride r-1" and moved["Attributes"]["MessageGroupId"] == GROUP
+
+
+def consume_in_order(url: str, groups: str, per_group: int, seed: int) -> dict[str, list[int]]:
+    """Two consumers take 10-record batches as Lambda does, fail 30% of records (and the rest of that record's
+    group in the batch, as a FIFO consumer must), delete the others and return the failed ones after 1 s;
+    the order each group's messages were applied in."""
+    queue = QueueAccess(boto3.client("sqs").get_queue_attributes(
+        QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"], "us-east-1")
+    applied: dict[str, list[int]] = {g: [] for g in groups}
+    lock, done = threading.Lock(), threading.Event()
+
+    def consume(chance: random.Random) -> None:
+        while not done.is_set():
+            batch = queue.receive(10)
+            failed_groups: set[str] = set()
+            failed = []
+            for record in batch:
+                group = record["attributes"]["MessageGroupId"]
+                if group in failed_groups or chance.random() < 0.3:
+                    failed_groups.add(group)
+                    failed.append(record)
+                    continue
+                with lock:
+                    if int(record["body"][1:]) not in applied[group]:
+                        applied[group].append(int(record["body"][1:]))
+            if done_records := [r["receiptHandle"] for r in batch if r not in failed]:
+                queue.delete(done_records)
+            for record in failed:  # one after another: their timeouts end a few milliseconds apart
+                queue.change_visibility(record["receiptHandle"], 1)
+            time.sleep(0.005)
+
+    consumers = [threading.Thread(target=consume, args=(random.Random(seed + n),)) for n in range(2)]
+    for consumer in consumers:
+        consumer.start()
+    for n in range(per_group):
+        for group in groups:
+            send(url, f"{group}{n}", f"{group}{n}", group)
+    deadline = time.monotonic() + 60
+    while sum(map(len, applied.values())) < per_group * len(groups) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    done.set()
+    for consumer in consumers:
+        consumer.join()
+    return applied
+
+
+def test_under_retries_from_two_consumers_every_group_is_applied_in_order(deduplicating, monkeypatch):
+    monkeypatch.undo()  # the real clock: timeouts that end while a receive looks at the queue
+    url = fifo_queue()
+    applied = consume_in_order(url, "wxyz", 30, seed=7)
+    assert {group: sorted(numbers) for group, numbers in applied.items()} == {g: list(range(30)) for g in "wxyz"}
+    assert all(numbers == sorted(numbers) for numbers in applied.values()), applied

@@ -28,12 +28,14 @@ from __future__ import annotations
 import json
 import math
 import tomllib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from cloud_assembly import target
+from ops import fifo_limits
 from ops.errors import OpsError
+from ops.plan_assumptions import Assumptions, check_assumptions
 
 PRICES_FILE = Path(__file__).with_name("prices.toml")
 VISIBILITY_FACTOR = 6
@@ -55,6 +57,7 @@ class ServiceSettings:
     architecture: str
     visibility_seconds: int
     max_receive_count: int | None
+    fifo: bool = False  # an SQS FIFO queue (ordering "fifo"): ops/fifo_limits.py
 
 
 @dataclass(frozen=True)
@@ -62,18 +65,6 @@ class Producer:
     memory_mb: int
     architecture: str
     api_rate_limit: float | None
-
-
-@dataclass(frozen=True)
-class Assumptions:
-    seconds_per_batch: float = 1.0
-    parallel: int | None = None
-    backlog: int | None = None
-    rate: float | None = None  # rides per second; None: the API stage's throttling rate
-    producer_seconds: float = 0.1
-    shares: dict[str, float] = field(default_factory=dict)  # service -> share of rides its filter passes
-    concurrency: int | None = None  # overrides, applied to every service
-    batch_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -153,7 +144,8 @@ def read_template(path: Path) -> tuple[list[ServiceSettings], Producer]:
             timeout_seconds=int(function.get("Timeout", 3)), memory_mb=int(function.get("MemorySize", 128)),
             architecture=(function.get("Architectures") or ["x86_64"])[0],
             visibility_seconds=int(queue.get("VisibilityTimeout", 30)),
-            max_receive_count=int(redrive["maxReceiveCount"]) if "maxReceiveCount" in redrive else None))
+            max_receive_count=int(redrive["maxReceiveCount"]) if "maxReceiveCount" in redrive else None,
+            fifo=bool(queue.get("FifoQueue"))))
     if not services:
         raise OpsError(f"{path} has no subscriber service (no <Service>QueueUrl output with an event source mapping)")
     return sorted(services, key=lambda s: s.name), _producer(resources)
@@ -198,9 +190,12 @@ def plan_service(settings: ServiceSettings, assumptions: Assumptions, rate: floa
                 batch_size=assumptions.batch_size or settings.batch_size)
     seconds = batch_seconds(s.batch_size, assumptions.seconds_per_batch, assumptions.parallel)
     rate_here = None if rate is None else rate * assumptions.shares.get(s.name, 1.0)
-    per_second = throughput(s.max_concurrency, s.batch_size, seconds)
+    running = (fifo_limits.concurrency_with_groups(s.max_concurrency, assumptions.groups) if s.fifo
+               else s.max_concurrency)  # a FIFO queue runs one batch per customer at a time
+    per_second = throughput(running, s.batch_size, seconds)
     minimum = VISIBILITY_FACTOR * s.timeout_seconds + s.window_seconds
-    warnings = []
+    warnings = fifo_limits.warnings(rate=rate_here, topic_rate=rate, max_concurrency=s.max_concurrency,
+                                    groups=assumptions.groups) if s.fifo else []
     if seconds > s.timeout_seconds:
         warnings.append(f"a batch takes {seconds:g} s, over the function timeout of {s.timeout_seconds} s")
     needed = None if rate_here is None else math.ceil(rate_here * seconds / s.batch_size)
@@ -256,28 +251,6 @@ def costs(services: list[ServiceSettings], producer: Producer, assumptions: Assu
                  million, s.name),
         ]
     return lines
-
-
-def check_assumptions(a: Assumptions) -> None:
-    problems = []
-    if a.seconds_per_batch <= 0:
-        problems.append("--seconds-per-batch must be positive")
-    if a.parallel is not None and a.parallel < 1:
-        problems.append("--parallel must be at least 1")
-    if a.concurrency is not None and a.concurrency < 1:
-        problems.append("--concurrency must be at least 1")
-    if a.batch_size is not None and not 1 <= a.batch_size <= 10_000:
-        problems.append("--batch-size must be from 1 to 10000")
-    if a.backlog is not None and a.backlog < 0:
-        problems.append("--backlog must be 0 or more")
-    if a.rate is not None and a.rate <= 0:
-        problems.append("--rate must be positive")
-    if a.producer_seconds < 0:
-        problems.append("--producer-seconds must be 0 or more")
-    problems += [f"--share {name}={share}: must be from 0 to 1" for name, share in a.shares.items()
-                 if not 0 <= share <= 1]
-    if problems:
-        raise OpsError("; ".join(problems))
 
 
 def make_plan(template: Path, assumptions: Assumptions, prices: dict[str, Any] | None = None) -> Plan:

@@ -139,6 +139,8 @@ def plan(
     backlog: Annotated[int | None, typer.Option(help="Messages waiting: how long to drain them.")] = None,
     concurrency: Annotated[int | None, typer.Option(help="Override every service's maximum concurrency.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Override every service's batch size.")] = None,
+    groups: Annotated[int | None, typer.Option(help="FIFO: customers with rides waiting (a FIFO queue runs one "
+                                                    "batch per customer at a time).")] = None,
     producer_seconds: Annotated[float, typer.Option(help="Producer Lambda seconds per ride (for cost).")] = 0.1,
     share: Annotated[list[str] | None, typer.Option(help="SERVICE=FRACTION of rides its filter passes "
                                                          "(default 1); repeatable.")] = None,
@@ -151,7 +153,7 @@ def plan(
     assumptions = plan_ops.Assumptions(
         seconds_per_batch=seconds_per_batch, parallel=parallel, backlog=backlog, rate=rate,
         producer_seconds=producer_seconds, shares=plan_ops.parse_shares(share or []), concurrency=concurrency,
-        batch_size=batch_size)
+        batch_size=batch_size, groups=groups)
     path = template or ROOT / "cdk.out" / f"{stack or default_stack_name()}.template.json"
     result = plan_ops.make_plan(path, assumptions, plan_ops.load_prices(prices))
     if as_json:

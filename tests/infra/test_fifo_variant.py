@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from ops.plan import Assumptions, make_plan
 from tests.conftest import ROOT, synthesize
 from tests.infra.test_template import SERVICES, resources
 
@@ -62,3 +63,14 @@ def test_cfn_lint_finds_nothing_in_the_fifo_template(fifo_template):
     result = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), "--config-file",
                              str(ROOT / ".cfnlintrc.yaml"), str(path)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_plan_bounds_a_fifo_consumer_by_its_customers_and_names_fifos_quotas(fifo_template):
+    path, _ = fifo_template
+    plan = make_plan(path, Assumptions(rate=4000, concurrency=10, batch_size=10, groups=3))
+    for service in plan.services:
+        assert service.throughput_per_second == 3 * 10 / 1.0  # three customers: three batches at once, not ten
+        assert any("3 customers keep at most 3 of its 10 invocations busy" in w for w in service.warnings)
+        assert any("over the SNS FIFO topic's 3,000 messages/s" in w for w in service.warnings)
+    unknown = make_plan(path, Assumptions(concurrency=10))
+    assert all(any("pass --groups" in w for w in s.warnings) for s in unknown.services)

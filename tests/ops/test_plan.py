@@ -110,3 +110,9 @@ def test_bad_plan_input_is_one_clear_error(tmp_path: Path):
     result = CliRunner().invoke(app, ["plan", "--seconds-per-batch", "0", "--template", str(known_template(tmp_path))])
     assert_exits_cleanly(result, 2)  # an OpsError turned into one line, not an exception the CLI let through
     assert "--seconds-per-batch must be positive" in result.stderr
+
+
+def test_a_standard_queue_has_no_fifo_bound_or_warning(cloud_assembly: Path):
+    [template] = cloud_assembly.glob("*.template.json")
+    plan = make_plan(template, Assumptions(rate=4000, concurrency=10, batch_size=10, groups=3))
+    assert all(s.throughput_per_second == 100 and not any("FIFO" in w for w in s.warnings) for s in plan.services)

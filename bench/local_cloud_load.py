@@ -136,8 +136,11 @@ class Poisoner:
             self.sent += 1
             due = bool(self.every) and self.sent % self.every == 0
             self.published += due
-        if due:
-            self.sns.publish(TopicArn=self.topic_arn, Message=f"poison after request {outcome.index}: not a ride")
+        if due:  # on a FIFO topic each in a group of its own: a poison message holds back no customer
+            fifo = ({"MessageGroupId": f"poison-{outcome.index}", "MessageDeduplicationId": f"poison-{outcome.index}"}
+                    if self.topic_arn.endswith(".fifo") else {})
+            self.sns.publish(TopicArn=self.topic_arn, Message=f"poison after request {outcome.index}: not a ride",
+                             **fifo)
 
 
 def load(target: Target, *, rides: int, clients: int, poison_every: int, seed: int,
@@ -177,12 +180,29 @@ def charge_counts(reconciliation: Any) -> dict[str, int]:
             "missed_charges": sum(len(c.missed_charges) for c in checks)}
 
 
-def synthesize_for_load(outdir: Path, rate: int, burst: int, authorization: str = "iam") -> dict[str, Any]:
+FIFO_MAX_RECEIVE_COUNT = 40  # see synthesize_for_load
+
+
+def out_of_order(reconciliation: Any) -> dict[str, int]:
+    """Charges applied after a charge of the same customer accepted later (ops/ride_order.py): 0 with FIFO,
+    whose topic's sequence numbers say the order it took each customer's rides in."""
+    checks = [s.order for s in reconciliation.services if s.order is not None]
+    return {"entries": sum(c.entries for c in checks), "out_of_order": sum(c.out_of_order for c in checks)}
+
+
+def synthesize_for_load(outdir: Path, rate: int, burst: int, authorization: str = "iam",
+                        ordering: str = "standard") -> dict[str, Any]:
     """The app with the stage throttle raised, as a user would before a load test (cdk.json's
-    apiRateLimit/apiBurstLimit); at the default 50/s the throttle alone would hold 10,000 rides to 200 s."""
-    from stacks.app_factory import build_app
+    apiRateLimit/apiBurstLimit); at the default 50/s the throttle alone would hold 10,000 rides to 200 s.
+    With ordering "fifo", each service's maxReceiveCount is raised too: a FIFO consumer that fails a record
+    returns the rest of its customer's batch, and each return counts a receive of those records, so at 30%
+    injected failures the default 5 would dead-letter valid rides for waiting (docs/design.md)."""
+    from stacks.app_factory import build_app, project_context
 
     settings: dict[str, Any] = {"apiRateLimit": rate, "apiBurstLimit": burst, "apiAuthorization": authorization}
+    if ordering == "fifo":
+        settings.update(ordering="fifo", subscribers=[{**s, "maxReceiveCount": FIFO_MAX_RECEIVE_COUNT}
+                                                      for s in project_context()["wildrydes"]["subscribers"]])
     app, _ = build_app(overrides=settings, outdir=str(outdir), nag=False)
     app.synth()
     return settings
@@ -239,7 +259,8 @@ def run_once(args: argparse.Namespace, cdk_out: Path, *, secure: bool, mode: str
         "cpu_seconds_per_1000_rides": {role: round(seconds * 1000 / args.rides, 2) for role, seconds in cpu.items()},
         "peak_rss_mb_largest_process": round(max(peaks.values()), 1),
         "peak_rss_mb_all_processes": round(sum(peaks.values()), 1),
-        "accounts": charges, "reconciliation": {**reconciliation.as_dict(), "exact": ok},
+        "accounts": charges, "charges_out_of_order": out_of_order(reconciliation),
+        "reconciliation": {**reconciliation.as_dict(), "exact": ok},
         "timeline": timeline.as_dict()}
 
 
@@ -254,8 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-rate-limit", type=int, default=10_000, help="apiRateLimit for this run (cdk.json: 50)")
     parser.add_argument("--api-burst-limit", type=int, default=5_000, help="apiBurstLimit for this run (cdk.json: 100)")
     parser.add_argument("--compare", action=argparse.BooleanOptionalAction, default=True,
-                        help="also run with enforcement and TLS off, and with the POST unsigned, right after, and "
-                             "record what each costs")
+                        help="also run with enforcement and TLS off, with the POST unsigned, and with ordering fifo, "
+                             "right after, and record what each costs")
     parser.add_argument("--sample-seconds", type=float, default=3.0,
                         help="seconds between two samples of the queues for the result's timeline (bench/timeline.py)")
     parser.add_argument("--output", type=Path, default=RESULTS,
@@ -263,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as scratch:
-        cdk_out, open_out = Path(scratch) / "cdk.out", Path(scratch) / "cdk.out.unsigned"
+        cdk_out, open_out, fifo_out = (Path(scratch) / name for name in ("cdk.out", "cdk.out.unsigned",
+                                                                          "cdk.out.fifo"))
         settings = synthesize_for_load(cdk_out, args.api_rate_limit, args.api_burst_limit)
         print(f"synthesized with {settings} (raised for the load test; cdk.json keeps its defaults)", flush=True)
         on = run_once(args, cdk_out, secure=True, mode="everything on")
@@ -273,10 +295,15 @@ def main(argv: list[str] | None = None) -> int:
             synthesize_for_load(open_out, args.api_rate_limit, args.api_burst_limit, authorization="none")
             others["unsigned"] = run_once(args, open_out, secure=True, sign=False,
                                           mode="POST unsigned (apiAuthorization none)")
+            synthesize_for_load(fifo_out, args.api_rate_limit, args.api_burst_limit, ordering="fifo")
+            others["fifo"] = {**run_once(args, fifo_out, secure=True, mode="ordering fifo"),
+                              "settings": {"ordering": "fifo", "maxReceiveCount": FIFO_MAX_RECEIVE_COUNT}}
     figures: dict[str, Any] = {"settings": settings, **on, **others}
     if others:
         figures["cost_of_enforcement_and_tls"] = round(on["drained_seconds"] / others["off"]["drained_seconds"] - 1, 3)
         figures["cost_of_signing"] = round(on["drained_seconds"] / others["unsigned"]["drained_seconds"] - 1, 3)
+        figures["fifo_rides_per_second_vs_standard"] = round(
+            others["fifo"]["rides_per_second"] / on["rides_per_second"], 2)
     result = write_result(args.output, "local cloud end to end at load",
                           f"python -m bench.local_cloud_load --rides {args.rides} --clients {args.clients}", figures)
     print(json.dumps({k: v for k, v in result.items() if k not in ("reconciliation", "timeline", *others)}, indent=1))

@@ -1,7 +1,9 @@
 """Order per customer: were a customer's charges applied in the order its rides were accepted?
 
 The accounting ledger records each entry's `position` in its customer's sequence (1, 2, ...), and the
-Rides table each ride's `publishedAt` (ns, when the producer saw the topic take it). An entry applied
+Rides table when the topic took each ride: on a FIFO topic its `sequenceNumber` (SNS's own order,
+increasing within a customer's message group: exact), else `publishedAt` (ns, when the producer saw the
+topic take it: exact only for rides of one customer sent one after another). An entry applied
 after one of the same customer accepted later is out of order. With ordering "fifo" there are none
 (SNS FIFO and SQS FIFO keep each customer's message group in order, and a failed record holds back the
 rest of its group); with the standard topic and queues a retried ride is applied after the rides behind
@@ -38,11 +40,16 @@ def ledger_positions(dynamodb: Any, table: str) -> dict[str, tuple[str, int]]:
 
 
 def accepted_at(dynamodb: Any, rides_table: str, ids: set[str]) -> dict[str, int]:
-    """rideId -> publishedAt (ns) of the accepted rides."""
+    """rideId -> the topic's sequence number (FIFO) or publishedAt (ns) of the accepted rides."""
     times = {}
-    for page in dynamodb.get_paginator("scan").paginate(TableName=rides_table, ProjectionExpression="id, publishedAt"):
+    for page in dynamodb.get_paginator("scan").paginate(TableName=rides_table,
+                                                        ProjectionExpression="id, publishedAt, sequenceNumber"):
         for item in page["Items"]:
-            if item["id"]["S"] in ids and "publishedAt" in item:
+            if item["id"]["S"] not in ids:
+                continue
+            if "sequenceNumber" in item:
+                times[item["id"]["S"]] = int(item["sequenceNumber"]["S"])
+            elif "publishedAt" in item:
                 times[item["id"]["S"]] = int(item["publishedAt"]["N"])
     return times
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -11,6 +12,15 @@ from botocore.exceptions import ClientError
 
 from shared import aws
 from shared.ride import Ride, message_attributes
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What the topic answered: the message id, and on a FIFO topic the ride's sequence number (the order
+    SNS took it in, increasing within the customer's message group)."""
+
+    message_id: str
+    sequence_number: str | None = None
 
 
 class RideState(StrEnum):
@@ -26,11 +36,11 @@ class IdempotencyConflict(Exception):
 class RideStore(Protocol):
     def reserve(self, ride: Ride, request_hash: str) -> RideState: ...
 
-    def mark_published(self, ride_id: str, message_id: str) -> None: ...
+    def mark_published(self, ride_id: str, publication: Publication) -> None: ...
 
 
 class RidePublisher(Protocol):
-    def publish(self, ride: Ride) -> str: ...
+    def publish(self, ride: Ride) -> Publication: ...
 
 
 class DynamoRideStore:
@@ -54,12 +64,16 @@ class DynamoRideStore:
             raise IdempotencyConflict(ride.id)
         return RideState(existing["status"])
 
-    def mark_published(self, ride_id: str, message_id: str) -> None:
-        """PUBLISHED, with the time it was (`publishedAt`, ns): the order a customer's rides were accepted in."""
+    def mark_published(self, ride_id: str, publication: Publication) -> None:
+        """PUBLISHED, with the time it was (`publishedAt`, ns) and on a FIFO topic its `sequenceNumber`: the
+        order a customer's rides were accepted in (ops/ride_order.py)."""
+        values = {":s": RideState.PUBLISHED.value, ":m": publication.message_id, ":t": time.time_ns()}
+        sequence = ""
+        if publication.sequence_number:
+            sequence, values[":q"] = ", sequenceNumber = :q", publication.sequence_number
         aws.dynamodb_table(self.table_name).update_item(
-            Key={"id": ride_id}, UpdateExpression="SET #s = :s, messageId = :m, publishedAt = :t",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":s": RideState.PUBLISHED.value, ":m": message_id, ":t": time.time_ns()})
+            Key={"id": ride_id}, UpdateExpression=f"SET #s = :s, messageId = :m, publishedAt = :t{sequence}",
+            ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues=values)
 
 
 def message_group_id(customer: str) -> str:
@@ -76,9 +90,9 @@ class SnsRidePublisher:
         self.topic_arn = topic_arn
         self.fifo = topic_arn.endswith(".fifo")
 
-    def publish(self, ride: Ride) -> str:
+    def publish(self, ride: Ride) -> Publication:
         fifo = ({"MessageGroupId": message_group_id(ride.customer), "MessageDeduplicationId": ride.id}
                 if self.fifo else {})
         response = aws.sns_client().publish(TopicArn=self.topic_arn, Message=ride.to_message(),
                                             MessageAttributes=message_attributes(ride), **fifo)
-        return str(response["MessageId"])
+        return Publication(str(response["MessageId"]), response.get("SequenceNumber"))

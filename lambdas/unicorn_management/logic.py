@@ -71,7 +71,7 @@ def submit_ride(body: str | bytes | None, idempotency_key: str | None, *, store:
             logger.info("repeated request for a published ride")
             return Response(201, {"id": ride.id})
         try:
-            message_id = publisher.publish(ride)
+            publication = publisher.publish(ride)
         except AWS_ERRORS:
             logger.exception("could not publish the ride", extra={"state": state.value})
             _left_pending()
@@ -79,11 +79,11 @@ def submit_ride(body: str | bytes | None, idempotency_key: str | None, *, store:
                 "the ride was not published; retry the request (send an Idempotency-Key header so a "
                 "retry cannot create a second ride)")})
         try:
-            store.mark_published(ride.id, message_id)
+            store.mark_published(ride.id, publication)
         except AWS_ERRORS:  # the ride reached the topic: the 201 stands, the status stays PENDING
             logger.exception("published, but could not mark the ride PUBLISHED")
             _left_pending()
-        logger.info("ride published", extra={"message_id": message_id})
+        logger.info("ride published", extra={"message_id": publication.message_id})
         return Response(201, {"id": ride.id})
     finally:
         logger.remove_keys(["ride_id"])

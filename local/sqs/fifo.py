@@ -8,7 +8,9 @@ https://docs.aws.amazon.com/sns/latest/dg/fifo-message-dedup.html)
 
 moto deduplicates an SQS send only against the messages still in the queue, by scanning it: a ride
 redelivered after its first copy was processed and deleted reaches the consumer again. And moto's SNS FIFO
-topic does not deduplicate at all. Here both keep a 5-minute window per queue and per topic.
+topic does not deduplicate at all. Here both keep a 5-minute window per queue and per topic. And a FIFO
+topic's Publish answers the message's `SequenceNumber` (moto answers none), increasing per topic and so
+within each message group, as SNS's does; a deduplicated publish answers the first one's.
 
 And a message group returns in order. When several in-flight messages of one group turn visible again
 together (a failed batch: the failed record and the rest of its group), moto's receive still counts the
@@ -35,6 +37,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from moto.sns.models import Topic
+from moto.sns.responses import SNSResponse
 from moto.sqs import models as sqs_models
 from moto.sqs.models import SQSBackend
 
@@ -68,6 +71,9 @@ class DeduplicationWindow:
 
 
 _windows: dict[tuple[str, str], DeduplicationWindow] = {}  # (kind, ARN) -> window
+_sequences: dict[str, int] = {}  # FIFO topic ARN -> the last sequence number it gave
+_sequence_of: dict[str, str] = {}  # message id -> its sequence number, until its Publish is answered
+SEQUENCE_BASE = 10**19  # 20 digits, as SNS's sequence numbers have
 
 
 def _window(kind: str, arn: str) -> DeduplicationWindow:
@@ -124,10 +130,26 @@ def _publish(self: Topic, message: str, *args: Any, **kwargs: Any) -> str:
         window = _window("sns", self.arn)
         first = window.first(key)
         if first is not None:
-            return str(first)
+            _sequence_of[str(first[0])] = first[1]
+            return str(first[0])
         message_id = publish(self, message, *args, **kwargs)
-        window.accept(key, message_id)
+        _sequences[self.arn] = _sequences.get(self.arn, 0) + 1
+        sequence = str(SEQUENCE_BASE + _sequences[self.arn])
+        window.accept(key, (message_id, sequence))
+        _sequence_of[message_id] = sequence
         return message_id
+
+
+def _publish_answer(self: SNSResponse) -> Any:
+    """moto's Publish answer, with the FIFO topic's sequence number of the message."""
+    answer = _originals["SNSResponse.publish"](self)
+    result = getattr(answer, "result", None)
+    if isinstance(result, dict) and "MessageId" in result:
+        with _lock:
+            sequence = _sequence_of.pop(str(result["MessageId"]), None)
+        if sequence is not None:
+            result["SequenceNumber"] = sequence
+    return answer
 
 
 def _now_millis() -> float:
@@ -157,10 +179,12 @@ def install() -> None:
         return
     _originals["SQSBackend.send_message"] = SQSBackend.send_message
     _originals["Topic.publish"] = Topic.publish
+    _originals["SNSResponse.publish"] = SNSResponse.publish
     _originals["SQSBackend.receive_message"] = SQSBackend.receive_message
     _originals["sqs_models.unix_time_millis"] = sqs_models.unix_time_millis
     SQSBackend.send_message = _send_message  # type: ignore[method-assign]
     Topic.publish = _publish  # type: ignore[method-assign]
+    SNSResponse.publish = _publish_answer  # type: ignore[method-assign]
     SQSBackend.receive_message = _receive_message  # type: ignore[method-assign]
     sqs_models.unix_time_millis = _now_millis
 
@@ -169,6 +193,9 @@ def uninstall() -> None:
     if _originals:
         SQSBackend.send_message = _originals.pop("SQSBackend.send_message")  # type: ignore[method-assign]
         Topic.publish = _originals.pop("Topic.publish")  # type: ignore[method-assign]
+        SNSResponse.publish = _originals.pop("SNSResponse.publish")  # type: ignore[method-assign]
         SQSBackend.receive_message = _originals.pop("SQSBackend.receive_message")  # type: ignore[method-assign]
         sqs_models.unix_time_millis = _originals.pop("sqs_models.unix_time_millis")
     _windows.clear()
+    _sequences.clear()
+    _sequence_of.clear()

@@ -81,16 +81,20 @@ def test_a_fifo_topic_deduplicates_publishes_within_5_minutes(deduplicating, clo
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
 
-    def publish(body: str) -> str:
-        answer = sns.publish(TopicArn=topic, Message=body, MessageGroupId=GROUP, MessageDeduplicationId="r-1")
+    def publish(body: str, dedup: str = "r-1") -> str:
+        answer = sns.publish(TopicArn=topic, Message=body, MessageGroupId=GROUP, MessageDeduplicationId=dedup)
+        sequences.append(answer["SequenceNumber"])  # a FIFO topic answers the order it took the message in
         return answer["MessageId"]
 
+    sequences: list[str] = []
     first = publish("ride r-1")
     [delivered] = take_all(url)
     assert delivered["Attributes"]["MessageGroupId"] == GROUP
     clock[0] += 60
     assert publish("ride r-1 retried") == first
     assert take_all(url) == []
+    publish("ride r-2", "r-2")
+    assert sequences[0] == sequences[1] < sequences[2] and len(sequences[2]) == 20
 
 
 def retry_two_of_one_group(url: str) -> list[str]:

@@ -77,6 +77,8 @@ def test_each_customers_rides_are_charged_once_in_the_order_they_were_accepted(f
     assert accounting.in_dlq == 0 and accounting.accounts.charged_rides == len(accepted)
     assert accounting.order.entries == accounting.accounts.charged_rides  # every charge's order was measured
     assert accounting.order.out_of_order == 0, accounting.order
+    rides = target.client("dynamodb").scan(TableName=cloud.outputs["RidesTableName"])["Items"]
+    assert all("sequenceNumber" in ride for ride in rides)  # the order is the topic's own (SNS FIFO's answer)
     assert crashed and crashed[0] >= 1, "the crash hit no running environment"
     status = cloud.status()["mappings"][cloud.mapping(ACCOUNTING).function.logical_id]
     assert status["failed_records"] > 0, "no failure was injected: the order was never put to the test"

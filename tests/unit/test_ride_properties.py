@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.ride import SNS_MAX_MESSAGE_BYTES, Ride, message_attributes
-from shared.rides import RideState
+from shared.rides import Publication, RideState
 from tests.factories import SAMPLE_RIDE
 from unicorn_management.logic import submit_ride
 
@@ -42,7 +42,7 @@ class CheckingStore:
         self.items.append(item)
         return RideState.NEW
 
-    def mark_published(self, ride_id: str, message_id: str) -> None:
+    def mark_published(self, ride_id: str, publication: Publication) -> None:
         pass
 
 
@@ -50,7 +50,7 @@ class CheckingPublisher:
     def __init__(self) -> None:
         self.messages: list[str] = []
 
-    def publish(self, ride: Ride) -> str:
+    def publish(self, ride: Ride) -> Publication:
         message = ride.to_message()
         assert len(message.encode("utf-8")) <= SNS_MAX_MESSAGE_BYTES
         assert Ride.model_validate_json(message) == ride  # subscribers read back the same ride
@@ -58,7 +58,7 @@ class CheckingPublisher:
             number = Decimal(attribute["StringValue"])
             assert number == 0 or Decimal("1e-128") <= number < Decimal("1e126")
         self.messages.append(message)
-        return "message-id"
+        return Publication("message-id")
 
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)

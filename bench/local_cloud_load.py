@@ -17,8 +17,9 @@ The app is synthesized with the stage throttle raised (`--api-rate-limit`/`--api
 would raise cdk.json's apiRateLimit/apiBurstLimit before a load test; the result says so). The run is
 made as `make local` runs: IAM enforcement and TLS on, every request signed (SigV4) and its signer judged
 (apiAuthorization "iam"). Then, right after (`--compare`, the default), once with enforcement and TLS off
-(`ENFORCE_IAM=0`, `--plain-http`) and once with the POST unsigned (apiAuthorization "none"), and it records
-what each costs.
+(`ENFORCE_IAM=0`, `--plain-http`), once with the POST unsigned (apiAuthorization "none"), and once with
+ordering "fifo" (`--fifo-rides`, maxReceiveCount raised), and it records what each costs; every run
+reports the accounting charges applied out of their customer's order (0 with FIFO).
 While each run sends and drains, it samples the queues every few seconds (bench/timeline.py) into the
 result's "timeline", which the benchmarks page draws (`python -m scripts.benchmarks_page`).
 Results go to bench/results/local_cloud_load.json (`--output` for a trial run; `--no-compare` runs only the
@@ -36,20 +37,16 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from aws_clients.control import ControlClient
 from bench.processes import by_role, peak_rss_mb, tree
 from bench.record import write_result
+from bench.ride_load import charge_counts, exact, load, out_of_order, queued
 from bench.timeline import Timeline
-from ops.filters import deployed_subscriptions
 from ops.reconcile import reconcile
-from ops.send import SendOptions, send
-from ops.send_report import Outcome, SendReport
 from ops.target import Target, local_target
-from ops.watch import queue_depth
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "local_cloud_load.json"
@@ -123,71 +120,7 @@ def raw_sqs(target: Target, messages: int, senders: int = 4, receivers: int = 2)
     return messages / elapsed
 
 
-class Poisoner:
-    """Publishes a poison message (not a ride) to the topic after every `every`-th request sent."""
-
-    def __init__(self, sns: Any, topic_arn: str, every: int) -> None:
-        self.sns, self.topic_arn, self.every = sns, topic_arn, every
-        self.sent = self.published = 0
-        self.lock = threading.Lock()
-
-    def __call__(self, outcome: Outcome) -> None:
-        with self.lock:
-            self.sent += 1
-            due = bool(self.every) and self.sent % self.every == 0
-            self.published += due
-        if due:  # on a FIFO topic each in a group of its own: a poison message holds back no customer
-            fifo = ({"MessageGroupId": f"poison-{outcome.index}", "MessageDeduplicationId": f"poison-{outcome.index}"}
-                    if self.topic_arn.endswith(".fifo") else {})
-            self.sns.publish(TopicArn=self.topic_arn, Message=f"poison after request {outcome.index}: not a ride",
-                             **fifo)
-
-
-def load(target: Target, *, rides: int, clients: int, poison_every: int, seed: int,
-         on_outcome: Callable[[Outcome], None] | None = None, sign: bool = True) -> tuple[SendReport, int]:
-    """`rides` through the API (`wildrydes send`), with a poison message after every `poison_every`-th."""
-    poisoner = Poisoner(target.client("sns"), target.output("RideCompletionTopicArn"), poison_every)
-
-    def observed(outcome: Outcome) -> None:
-        poisoner(outcome)
-        if on_outcome:
-            on_outcome(outcome)
-
-    report = send(target, SendOptions(rides=rides, concurrency=clients, seed=seed, retries=30, sign=sign),
-                  on_outcome=observed)
-    return report, poisoner.published
-
-
-def queued(target: Target) -> int:
-    """Messages waiting, in flight or delayed in every service's queue."""
-    sqs = target.client("sqs")
-    return sum(sum(queue_depth(sqs, service.queue_url)) for service in target.services)
-
-
-def exact(target: Target, reconciliation: Any, rides: int, poison: int) -> bool:
-    """Nothing lost or astray, every ride PUBLISHED, and every poison message in the DLQ of each service it
-    reaches: those without a filter policy (it carries no fare or distance, so a filter never lets it pass)."""
-    filtered = {name for name, subscription in deployed_subscriptions(target).items() if subscription.policy}
-    return reconciliation.ok and reconciliation.rides_status == {"PUBLISHED": rides} and all(
-        s.poison == (0 if s.service in filtered else poison) for s in reconciliation.services)
-
-
-def charge_counts(reconciliation: Any) -> dict[str, int]:
-    """Customers whose balance is off, summed over the services that keep accounts (both counts must be 0)."""
-    checks = [s.accounts for s in reconciliation.services if s.accounts is not None]
-    return {"customers": sum(c.customers for c in checks), "charged_rides": sum(c.charged_rides for c in checks),
-            "double_charges": sum(len(c.double_charges) for c in checks),
-            "missed_charges": sum(len(c.missed_charges) for c in checks)}
-
-
 FIFO_MAX_RECEIVE_COUNT = 40  # see synthesize_for_load
-
-
-def out_of_order(reconciliation: Any) -> dict[str, int]:
-    """Charges applied after a charge of the same customer accepted later (ops/ride_order.py): 0 with FIFO,
-    whose topic's sequence numbers say the order it took each customer's rides in."""
-    checks = [s.order for s in reconciliation.services if s.order is not None]
-    return {"entries": sum(c.entries for c in checks), "out_of_order": sum(c.out_of_order for c in checks)}
 
 
 def synthesize_for_load(outdir: Path, rate: int, burst: int, authorization: str = "iam",

@@ -18,7 +18,6 @@ checking: cdk.json's camelCase names are the fields' aliases, unknown keys are r
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
@@ -34,9 +33,11 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
-from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
 
-CONTEXT_KEY = "wildrydes"
+from stacks.settings_problems import CONTEXT_KEY, ConfigError, Says, problems, rule
+
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 
 # Lambda limits and AWS guidance the validator enforces.
@@ -69,32 +70,6 @@ MAX_FIFO_BATCH_SIZE = 10  # Lambda's maximum batch size for a FIFO queue
 CLI_SETTINGS = ("stackName", "alarmEmail", "apiGatewayCloudWatchRole")
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
                       1827, 2192, 2557, 2922, 3288, 3653)
-
-RULE = "setting"  # the error type of the project's own rules: their message is the problem as listed
-
-
-class ConfigError(ValueError):
-    """The CDK context holds settings that cannot be deployed; `problems` lists each one."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid '{CONTEXT_KEY}' settings in the CDK context (cdk.json):\n{lines}")
-
-
-@dataclass(frozen=True)
-class Says:
-    """How the problem list states whatever pydantic finds wrong with a field; `{value!r}` is the value given.
-
-    Its field's validators raise a bare ValueError for the rule Says states; rules of their own raise _rule.
-    """
-
-    text: str
-
-
-def _rule(problem: str) -> PydanticCustomError:
-    return PydanticCustomError(RULE, problem)
-
 
 def _minimum_visibility(function_timeout_seconds: int, max_batching_window_seconds: int) -> int:
     return VISIBILITY_TIMEOUT_FACTOR * function_timeout_seconds + max_batching_window_seconds
@@ -136,14 +111,14 @@ class SubscriberSettings(_Settings):
     @classmethod
     def _named(cls, data: Any) -> Any:
         if not isinstance(data, dict) or "name" not in data or "handlerModule" not in data:
-            raise _rule("needs at least 'name' and 'handlerModule'")
+            raise rule("needs at least 'name' and 'handlerModule'")
         return data
 
     @field_validator("handler_module")
     @classmethod
     def _handler_exists(cls, module: str) -> str:
         if not (LAMBDAS_DIR / module / "handler.py").is_file():
-            raise _rule(f"lambdas/{module}/handler.py does not exist")
+            raise rule(f"lambdas/{module}/handler.py does not exist")
         return module
 
     @field_validator("batch_size")
@@ -151,7 +126,7 @@ class SubscriberSettings(_Settings):
     def _large_batches_wait(cls, size: int, info: ValidationInfo) -> int:
         window = info.data.get("max_batching_window_seconds")
         if window is not None and size > MAX_BATCH_SIZE_WITHOUT_WINDOW and window < 1:
-            raise _rule(f"{size} is over {MAX_BATCH_SIZE_WITHOUT_WINDOW}, which SQS allows only with "
+            raise rule(f"{size} is over {MAX_BATCH_SIZE_WITHOUT_WINDOW}, which SQS allows only with "
                         "maxBatchingWindowSeconds >= 1")
         return size
 
@@ -162,7 +137,7 @@ class SubscriberSettings(_Settings):
         if None in (seconds, timeout, window):
             return seconds
         if seconds < (least := _minimum_visibility(timeout, window)):
-            raise _rule(f"{seconds} is under {VISIBILITY_TIMEOUT_FACTOR} x functionTimeoutSeconds + "
+            raise rule(f"{seconds} is under {VISIBILITY_TIMEOUT_FACTOR} x functionTimeoutSeconds + "
                         f"maxBatchingWindowSeconds = {least}; a slow batch would be delivered twice")
         return seconds
 
@@ -170,7 +145,7 @@ class SubscriberSettings(_Settings):
     @classmethod
     def _few_keys(cls, policy: dict[str, Any] | None) -> dict[str, Any] | None:
         if policy is not None and len(policy) > MAX_FILTER_POLICY_KEYS:
-            raise _rule(f"{len(policy)} keys, SNS allows at most {MAX_FILTER_POLICY_KEYS}")
+            raise rule(f"{len(policy)} keys, SNS allows at most {MAX_FILTER_POLICY_KEYS}")
         return policy
 
     @property
@@ -223,7 +198,7 @@ class AppSettings(_Settings):
             raise ValueError("no services")
         listed = services if isinstance(services, (list, tuple)) else ()
         names = Counter(s["name"] for s in listed if isinstance(s, dict) and isinstance(s.get("name"), str))
-        found = [{"type": _rule("the name is used more than once"), "loc": (name,), "input": name}
+        found = [{"type": rule("the name is used more than once"), "loc": (name,), "input": name}
                  for name in sorted(name for name, count in names.items() if count > 1)]
         if info.data.get("ordering") == "fifo" and listed:
             services = [{"maxBatchingWindowSeconds": 0, **s} if isinstance(s, dict) else s for s in listed]
@@ -265,11 +240,11 @@ def _fifo_problems(services: list[Any]) -> list[dict[str, Any]]:
             continue
         window, size = service.get("maxBatchingWindowSeconds"), service.get("batchSize")
         if isinstance(window, int) and window != 0:
-            found.append({"type": _rule(f"must be 0 with ordering fifo (Lambda takes no batching window for a "
+            found.append({"type": rule(f"must be 0 with ordering fifo (Lambda takes no batching window for a "
                                         f"FIFO queue), got {window}"), "loc": (index, "maxBatchingWindowSeconds"),
                           "input": window})
         if isinstance(size, int) and size > MAX_FIFO_BATCH_SIZE:
-            found.append({"type": _rule(f"must be at most {MAX_FIFO_BATCH_SIZE} with ordering fifo (Lambda's "
+            found.append({"type": rule(f"must be at most {MAX_FIFO_BATCH_SIZE} with ordering fifo (Lambda's "
                                         f"maximum for a FIFO queue), got {size}"), "loc": (index, "batchSize"),
                           "input": size})
     return found
@@ -287,39 +262,10 @@ def load_settings(context: dict[str, Any] | None) -> AppSettings:
     try:
         return AppSettings.model_validate(context)
     except ValidationError as error:
-        raise ConfigError(_problems(error, context)) from None
+        raise ConfigError(problems(error, context, _field)) from None
 
 
-def _problems(error: ValidationError, context: dict[str, Any]) -> list[str]:
-    """pydantic's errors in the project's words: the field as cdk.json spells it with its path, the rule, the value."""
-    return [f"{_path(e['loc'], context)}: {_problem(e)}" for e in error.errors()]
-
-
-def _path(loc: tuple[int | str, ...], context: dict[str, Any]) -> str:
-    path = ""
-    for part in loc:
-        if isinstance(part, int):  # a service: by its name, where it has one
-            service = context["subscribers"][part]
-            name = service.get("name") if isinstance(service, dict) else None
-            path += f"[{part}]" if name is None else f".{name}"
-        else:
-            path += f".{part}" if path else part
-    return path
-
-
-def _problem(error: ErrorDetails) -> str:
-    kind, value, loc = error["type"], error["input"], error["loc"]
-    if kind == RULE:
-        return error["msg"]
-    if kind == "extra_forbidden":
-        return "unknown setting"
+def _field(loc: tuple[int | str, ...]) -> FieldInfo:
+    """The field an error's location names: a service's (subscribers, index, alias) or the app's (alias)."""
     model, alias = (SubscriberSettings, loc[2]) if len(loc) > 2 else (AppSettings, loc[0])
-    field = next(f for f in model.model_fields.values() if f.alias == alias)
-    says = next((m.text for m in field.metadata if isinstance(m, Says)), None)
-    if says is not None:
-        return says.format(value=value)
-    if kind in ("greater_than_equal", "less_than_equal"):  # every number here has both bounds
-        low, high = (next(getattr(m, bound) for m in field.metadata if hasattr(m, bound)) for bound in ("ge", "le"))
-        return f"must be between {low} and {high}, got {value}"
-    expected = {"int_type": "an integer", "string_type": "a string"}.get(kind)
-    return f"must be {expected}, got {value!r}" if expected else f"{error['msg']}, got {value!r}"
+    return next(f for f in model.model_fields.values() if f.alias == alias)

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bench.local_cloud_load import queued
+from bench.ride_load import queued
 from ops.reconcile import reconcile
 from ops.target import target_from_endpoints
 from stacks.app_factory import project_context

@@ -16,7 +16,7 @@ import json
 
 import pytest
 
-from bench.local_cloud_load import charge_counts, exact, load, queued
+from bench.ride_load import charge_counts, exact, load, queued
 from ops.reconcile import reconcile
 from ops.target import target_from_endpoints
 from tests.conftest import synthesize

@@ -12,72 +12,28 @@ the same endpoint with --endpoint-url.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from cloud_assembly import ROOT, AssemblyError, changed_since_synth, load_assembly
 from local.cloud_controls import CloudControls, LocalCloudError
+from local.cloud_options import HOST, READY_TIMEOUT_SECONDS, STOP_SECONDS, LocalCloudOptions, check_port
 from local.cloudformation.deployment import Deployment
 from local.cloudwatch.publisher import MetricsPublisher, publish_interval
 from local.lambda_service.environments import ExecutionEnvironment, FunctionPool, Zygote
 from local.lambda_service.metrics import NAMESPACE, LambdaMetrics
 from local.logs.shipper import Batch, LogShipper
-from local.options import ACCOUNT, INIT_LIMIT_SECONDS, AwsOptions, worker_environment
+from local.options import ACCOUNT, AwsOptions, worker_environment
 
 # boto3 (local.clients) and uvicorn (local.apigateway.front_door) are imported once the AWS process is on its
 # way: start-up is the two processes' imports side by side, not one after the other.
-
-DEFAULT_API_PORT = 3000
-DEFAULT_AWS_PORT = 5050
-DEFAULT_FUNCTION_CONCURRENCY = 1000  # Lambda's default concurrency limit (a new account may have 10)
-DEFAULT_API_ENVIRONMENTS = 10  # local processes per function the API invokes (requests beyond wait for one)
-HOST = "127.0.0.1"
-READY_TIMEOUT_SECONDS = 60
-STOP_SECONDS = 1.5  # how long the AWS process may take to stop before it is killed
-
-
-@dataclass
-class LocalCloudOptions:
-    cdk_out: Path = ROOT / "cdk.out"
-    api_port: int = DEFAULT_API_PORT  # 0: any free port
-    aws_port: int = DEFAULT_AWS_PORT
-    region: str = "us-east-1"
-    time_scale: float = 1.0  # failed records come back after visibility timeout x time_scale
-    failure_rate: float | None = None  # None: as deployed (off by default); else set on every consumer
-    log_dir: Path = ROOT / ".local" / "logs"
-    allow_stale: bool = False
-    paused: bool = False  # every mapping disabled after the deploy (tests that need a whole batch queued first)
-    stack_name: str | None = None
-    function_concurrency: int = DEFAULT_FUNCTION_CONCURRENCY  # beyond it the API throttles, as Lambda does
-    api_environments: int = DEFAULT_API_ENVIRONMENTS
-    init_limit_seconds: float = INIT_LIMIT_SECONDS
-    enforce: bool = True  # IAM enforcement; False (ENFORCE_IAM=0): refusals are reported, not applied
-    tls_dir: Path = ROOT / ".local" / "tls"  # the local CA (kept across runs: AWS_CA_BUNDLE stays valid)
-    tls: bool = True  # False: plain HTTP (benchmarks of what TLS costs; the stack's policies then refuse)
-
-
-def _check_port(port: int, what: str, option: str) -> None:
-    if port == 0:
-        return
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind: TIME_WAIT is free
-        try:
-            probe.bind((HOST, port))
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                raise LocalCloudError(f"port {port} on {HOST} ({what}) is in use: stop what holds it, or choose "
-                                      f"another with {option}") from error
-            raise
-
 
 class LocalCloud(CloudControls):
     def __init__(self, options: LocalCloudOptions) -> None:
@@ -109,8 +65,8 @@ class LocalCloud(CloudControls):
         if stale and not o.allow_stale:
             names = ", ".join(str(p.relative_to(ROOT)) for p in stale[:5])
             raise AssemblyError(f"{o.cdk_out} is older than {names}: run `make synth` (or allow a stale cdk.out)")
-        _check_port(o.aws_port, "the local AWS endpoint", "--aws-port / AWS_PORT")
-        _check_port(o.api_port, "the local API", "--api-port / API_PORT")
+        check_port(o.aws_port, "the local AWS endpoint", "--aws-port / AWS_PORT")
+        check_port(o.api_port, "the local API", "--api-port / API_PORT")
         _fresh_logs(o.log_dir)
         try:
             self._spawn_aws()

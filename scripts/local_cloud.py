@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from cloud_assembly import ROOT, AssemblyError
-from local.cloud import (
+from local.cloud import LocalCloud, LocalCloudError
+from local.cloud_options import (
     DEFAULT_API_ENVIRONMENTS,
     DEFAULT_API_PORT,
     DEFAULT_AWS_PORT,
     DEFAULT_FUNCTION_CONCURRENCY,
-    LocalCloud,
-    LocalCloudError,
     LocalCloudOptions,
 )
 from local.cloudformation.deployment import DeployError

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from cloud_assembly import BOOTSTRAP_VERSION_PARAMETER, FileAsset, Resolver, Stack, references
-from local.cloudformation.resources import Provisioner, ProvisionError, StackEvent
+from local.cloudformation.resources import Provisioner
+from local.cloudformation.stack_order import ProvisionError, StackEvent
 from local.options import ACCOUNT
 
 RESERVED_SSM_PREFIX = "/aws/service/"  # public SSM parameters moto refuses to hold ("reserved parameter name")

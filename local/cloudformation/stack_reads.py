@@ -21,7 +21,7 @@ from urllib.parse import parse_qs
 from xml.etree import ElementTree
 
 from local.cloudformation.deployment import Deployment
-from local.cloudformation.resources import StackEvent
+from local.cloudformation.stack_order import StackEvent
 from local.options import ACCOUNT
 
 NAMESPACE = "http://cloudformation.amazonaws.com/doc/2010-05-15/"

@@ -44,6 +44,8 @@ from moto.sqs.models import SQSBackend
 from local.sqs.queues import QUEUE_LOCK
 
 WINDOW_SECONDS = 300  # SNS and SQS: the deduplication interval
+window_clock = time.monotonic  # what the deduplication windows read (tests move it)
+LONG_POLL_STEP_SECONDS = 0.05  # between two attempts of a FIFO long poll (as moto_patches' receive)
 _originals: dict[str, Callable[..., Any]] = {}
 _lock = threading.RLock()  # a FIFO publish sends to FIFO queues under it
 _state = threading.local()
@@ -53,7 +55,7 @@ class DeduplicationWindow:
     """What was accepted under each deduplication id in the last WINDOW_SECONDS."""
 
     def __init__(self, clock: Callable[[], float] | None = None) -> None:
-        self.clock = clock or (lambda: time.monotonic())
+        self.clock = clock or (lambda: window_clock())
         self.accepted: OrderedDict[str, tuple[float, Any]] = OrderedDict()  # oldest first
 
     def first(self, key: str) -> Any | None:
@@ -158,18 +160,26 @@ def _now_millis() -> float:
     return _originals["sqs_models.unix_time_millis"]() if frozen is None else frozen
 
 
-def _receive_message(self: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+def _receive_message(self: SQSBackend, queue_name: str, count: int, wait_seconds_timeout: int,
+                     visibility_timeout: int, message_attribute_names: list[str] | None = None) -> Any:
+    """A FIFO receive: one attempt at one instant, under the lock every message operation takes; a long poll
+    waits between attempts outside it (so a receive waiting on an empty queue holds up no send)."""
     receive = _originals["SQSBackend.receive_message"]
-    with QUEUE_LOCK:  # the lock moto_patches holds around every message operation (reentrant)
-        queue = self.get_queue(queue_name)
-        if not queue.fifo_queue:
-            return receive(self, queue_name, *args, **kwargs)
-        _state.now = _originals["sqs_models.unix_time_millis"]()
-        try:
-            queue._pending_messages -= {m for m in queue._pending_messages if m.visible}
-            return receive(self, queue_name, *args, **kwargs)
-        finally:
-            _state.now = None
+    if not self.get_queue(queue_name).fifo_queue:
+        return receive(self, queue_name, count, wait_seconds_timeout, visibility_timeout, message_attribute_names)
+    deadline = time.monotonic() + (wait_seconds_timeout or 0)
+    while True:
+        with QUEUE_LOCK:  # the lock moto_patches holds around every message operation (reentrant)
+            queue = self.get_queue(queue_name)
+            _state.now = _originals["sqs_models.unix_time_millis"]()
+            try:
+                queue._pending_messages -= {m for m in queue._pending_messages if m.visible}
+                messages = receive(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
+            finally:
+                _state.now = None
+        if messages or time.monotonic() >= deadline:
+            return messages
+        time.sleep(LONG_POLL_STEP_SECONDS)
 
 
 def install() -> None:

@@ -21,7 +21,7 @@ GROUP = "customer-1"
 @pytest.fixture
 def clock(monkeypatch):
     now = [1000.0]
-    monkeypatch.setattr(fifo.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(fifo, "window_clock", lambda: now[0])
     return now
 
 
@@ -183,3 +183,17 @@ def test_under_retries_from_two_consumers_every_group_is_applied_in_order(dedupl
     applied = consume_in_order(url, "wxyz", 30, seed=7)
     assert {group: sorted(numbers) for group, numbers in applied.items()} == {g: list(range(30)) for g in "wxyz"}
     assert all(numbers == sorted(numbers) for numbers in applied.values()), applied
+
+
+@pytest.mark.parametrize("fifo_name", [True, False])
+def test_a_long_poll_on_an_empty_queue_holds_up_no_send(deduplicating, fifo_name):
+    sqs = boto3.client("sqs")
+    empty = fifo_queue("empty.fifo") if fifo_name else sqs.create_queue(QueueName="empty")["QueueUrl"]
+    other = sqs.create_queue(QueueName="other")["QueueUrl"]
+    polled = threading.Event()
+    poller = threading.Thread(target=lambda: (sqs.receive_message(QueueUrl=empty, WaitTimeSeconds=2), polled.set()))
+    poller.start()
+    time.sleep(0.2)  # the long poll is under way
+    sqs.send_message(QueueUrl=other, MessageBody="not held up")
+    assert not polled.is_set(), "the send waited for the long poll to end"
+    poller.join()

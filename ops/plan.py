@@ -19,7 +19,8 @@ producer's Lambda requests and GB-seconds (`--producer-seconds` a ride); the Rid
 writes a ride (store PENDING, mark PUBLISHED); one SNS publish a ride; per service, for the share of
 rides its filter lets through (`--share SERVICE=FRACTION`, default 1: every ride), one SNS delivery,
 one SQS SendMessage, one ReceiveMessage and one DeleteMessageBatch per batch, its Lambda requests
-and GB-seconds (batches x T x memory), one DynamoDB write a ride. Not counted: free tiers, KMS,
+and GB-seconds (batches x T x memory), one DynamoDB write a ride (a service that keeps accounts: a
+strongly consistent read and a two-item transaction, four write units). Not counted: free tiers, KMS,
 CloudWatch logs, metrics and alarms, X-Ray, data transfer, empty receives while idle.
 """
 
@@ -58,6 +59,7 @@ class ServiceSettings:
     visibility_seconds: int
     max_receive_count: int | None
     fifo: bool = False  # an SQS FIFO queue (ordering "fifo"): ops/fifo_limits.py
+    accounts: bool = False  # a ledger + accounts service: each ride is a read and a two-item transaction
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,8 @@ def read_template(path: Path) -> tuple[list[ServiceSettings], Producer]:
             architecture=(function.get("Architectures") or ["x86_64"])[0],
             visibility_seconds=int(queue.get("VisibilityTimeout", 30)),
             max_receive_count=int(redrive["maxReceiveCount"]) if "maxReceiveCount" in redrive else None,
-            fifo=bool(queue.get("FifoQueue"))))
+            fifo=bool(queue.get("FifoQueue")),
+            accounts="ACCOUNTS_TABLE_NAME" in (function.get("Environment") or {}).get("Variables", {})))
     if not services:
         raise OpsError(f"{path} has no subscriber service (no <Service>QueueUrl output with an event source mapping)")
     return sorted(services, key=lambda s: s.name), _producer(resources)
@@ -247,9 +250,15 @@ def costs(services: list[ServiceSettings], producer: Producer, assumptions: Assu
             line("Consumer Lambda requests", batches, "requests", p["lambda"]["requests_per_million"], million, s.name),
             line(f"Consumer Lambda GB-s ({s.architecture})", batches * seconds * s.memory_mb / 1024, "GB-s",
                  gb_second(s.architecture), service=s.name),
-            line("Effect table writes", delivered, "write units", p["dynamodb"]["on_demand_write_units_per_million"],
-                 million, s.name),
         ]
+        if s.accounts:  # a transactional write is two units per item: ledger entry + account, after a read
+            lines += [line("Ledger + account transaction (2 items x 2 units)", 4 * delivered, "write units",
+                           p["dynamodb"]["on_demand_write_units_per_million"], million, s.name),
+                      line("Account position reads (strongly consistent)", delivered, "read units",
+                           p["dynamodb"]["on_demand_read_units_per_million"], million, s.name)]
+        else:
+            lines.append(line("Effect table writes", delivered, "write units",
+                              p["dynamodb"]["on_demand_write_units_per_million"], million, s.name))
     return lines
 
 

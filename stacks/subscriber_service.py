@@ -16,7 +16,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from stacks.alarms import AlarmSpec, build_alarms
+from stacks.alarm_specs import AlarmSpec, build_alarms
 from stacks.config import SubscriberSettings
 from stacks.secure_defaults import SERVERLESS, acknowledge, build_dead_letter_queue, build_function, build_queue
 

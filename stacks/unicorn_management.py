@@ -14,7 +14,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from stacks.alarms import AlarmSpec, build_alarms
+from stacks.alarm_specs import AlarmSpec, build_alarms
 from stacks.config import AppSettings
 from stacks.secure_defaults import acknowledge, build_function, build_log_group
 

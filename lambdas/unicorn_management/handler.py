@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.observability import logger, metrics, tracer
-from shared.rides import DynamoRideStore, SnsRidePublisher
+from shared.ride_store import DynamoRideStore, SnsRidePublisher
 from unicorn_management.logic import bad_request, submit_ride
 
 

@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.observability import logger, metrics
 from shared.ride import InvalidRide, Ride, parse_ride_request
-from shared.rides import IdempotencyConflict, RidePublisher, RideState, RideStore
+from shared.ride_store import IdempotencyConflict, RidePublisher, RideState, RideStore
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("5f0e7a52-57a1-4c8e-9a8e-0d1c2b3a4f50")
 # One per ride this request leaves PENDING; the stack alarms on it (stacks/unicorn_management.py).

@@ -116,3 +116,12 @@ def test_a_standard_queue_has_no_fifo_bound_or_warning(cloud_assembly: Path):
     [template] = cloud_assembly.glob("*.template.json")
     plan = make_plan(template, Assumptions(rate=4000, concurrency=10, batch_size=10, groups=3))
     assert all(s.throughput_per_second == 100 and not any("FIFO" in w for w in s.warnings) for s in plan.services)
+
+
+def test_the_accounting_service_costs_a_read_and_a_two_item_transaction_per_ride(cloud_assembly: Path):
+    [template] = cloud_assembly.glob("*.template.json")
+    lines = {(c.service, c.component): c.quantity for c in make_plan(template, Assumptions()).costs}
+    assert lines[("CustomerAccounting", "Ledger + account transaction (2 items x 2 units)")] == 4_000_000
+    assert lines[("CustomerAccounting", "Account position reads (strongly consistent)")] == 1_000_000
+    assert ("CustomerAccounting", "Effect table writes") not in lines
+    assert lines[("CustomerNotification", "Effect table writes")] == 1_000_000

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.ride import SNS_MAX_MESSAGE_BYTES, Ride, message_attributes
-from shared.rides import Publication, RideState
+from shared.ride_store import Publication, RideState
 from tests.factories import SAMPLE_RIDE
 from unicorn_management.logic import submit_ride
 

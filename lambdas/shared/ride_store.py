@@ -1,4 +1,4 @@
-"""Data access of the unicorn management service: the Rides table and the ride topic."""
+"""The unicorn management service's data access: the Rides table (reserve, mark published) and the ride topic."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ REQUIRE_APPROVAL ?= broadening
 # new Powertools pin would never reach the layer.
 CONTEXT := $(if $(STACK_NAME),-c stackName=$(STACK_NAME)) $(if $(ALARM_EMAIL),-c alarmEmail=$(ALARM_EMAIL))
 PARAMETERS := $(if $(POWERTOOLS_PARAMETER),--parameters PowertoolsLayerParameter=$(POWERTOOLS_PARAMETER))
-PREFLIGHT := $(BIN)/python -m scripts.preflight --cdk-out $(CDK_OUT) $(if $(STACK_NAME),--stack-name $(STACK_NAME)) \
+PREFLIGHT := $(BIN)/python -m scripts.preflight_command --cdk-out $(CDK_OUT) $(if $(STACK_NAME),--stack-name $(STACK_NAME)) \
 	$(if $(POWERTOOLS_PARAMETER),--parameter PowertoolsLayerParameter=$(POWERTOOLS_PARAMETER))
 
 .PHONY: help setup test lint unit infra local-tests deploy-tests synth preflight deploy destroy bootstrap diff rehearse demo \

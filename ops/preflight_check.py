@@ -2,7 +2,7 @@
 client and one-line error text every check uses.
 
 The ground the preflight checks stand on (ops/preflight.py, ops/preflight_parameters.py), and what
-scripts/preflight.py prints.
+scripts/preflight_command.py prints.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ from scripts.cli import (
     progress,
     target_of,
 )
-from scripts.preflight import preflight
+from scripts.preflight_command import preflight
 from scripts.review import review
 
 app = typer.Typer(name="wildrydes", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,

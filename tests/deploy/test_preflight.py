@@ -1,4 +1,4 @@
-"""Preflight: its checks as plain functions, and `python -m scripts.preflight` against the local cloud."""
+"""Preflight: its checks as plain functions, and `python -m scripts.preflight_command` against the local cloud."""
 
 from __future__ import annotations
 
@@ -152,7 +152,7 @@ def account_environment(cloud: LocalCloud) -> dict[str, str]:
 
 
 def run_preflight_command(cloud: LocalCloud, cdk_out: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "scripts.preflight", "--cdk-out", str(cdk_out), *arguments],
+    return subprocess.run([sys.executable, "-m", "scripts.preflight_command", "--cdk-out", str(cdk_out), *arguments],
                           cwd=ROOT, env=account_environment(cloud), capture_output=True, text=True, timeout=60,
                           check=False)
 
@@ -194,8 +194,8 @@ def test_preflight_without_credentials_fails_and_skips_the_account(cloud_assembl
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     environment.update(AWS_REGION="eu-west-1", AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
                        AWS_EC2_METADATA_DISABLED="true")
-    result = subprocess.run([sys.executable, "-m", "scripts.preflight", "--cdk-out", str(cloud_assembly)], cwd=ROOT,
-                            env=environment, capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run([sys.executable, "-m", "scripts.preflight_command", "--cdk-out", str(cloud_assembly)],
+                            cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1
     assert "✗ credentials: no usable AWS credentials" in result.stdout and "AWS_PROFILE" in result.stdout
     assert "- account checks: need credentials" in result.stdout
@@ -203,7 +203,7 @@ def test_preflight_without_credentials_fails_and_skips_the_account(cloud_assembl
 
 
 def test_preflight_of_a_missing_assembly_is_a_one_line_error(tmp_path: Path):
-    result = subprocess.run([sys.executable, "-m", "scripts.preflight", "--cdk-out", str(tmp_path)], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "scripts.preflight_command", "--cdk-out", str(tmp_path)], cwd=ROOT,
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 2
     assert result.stderr.strip() == (f"error: {tmp_path} holds no synthesized app (no manifest.json): "

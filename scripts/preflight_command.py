@@ -2,7 +2,7 @@
 
 Prints one line per check (✓ pass, ! warning, ✗ failure, - skipped) and, under each that is not a
 pass, the fix. Exit status: 0 when nothing failed, 1 when a check failed, 2 when cdk.out or an
-option is wrong. `python -m scripts.preflight --help` lists the options. The command function
+option is wrong. `python -m scripts.preflight_command --help` lists the options. The command function
 `preflight` is what the project's CLI mounts as `wildrydes preflight`.
 """
 

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULT = ROOT / "bench" / "results" / "local_cloud_load.json"
 GENERATED = ROOT / "docs" / "generated"
 TABLE, TIMELINE = "local_cloud_load.md", "local_cloud_load_timeline.md"
-RUNS = {"": "everything on", "off": "enforcement and TLS off", "unsigned": "POST unsigned"}
+RUNS = {"": "everything on", "off": "enforcement and TLS off", "unsigned": "POST unsigned", "fifo": "ordering fifo"}
 POINTS = 60  # a chart's points at most: enough for a drain curve, few enough to read
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")  # the services, in name order
 AWS_PROCESS, API_PROCESS = "AWS process (moto, pollers)", "local cloud (API)"
@@ -41,7 +41,8 @@ def _shown(path: Path) -> str:
 def _cells(run: dict[str, Any]) -> list[str]:
     latency, cpu, charges = run["api"]["latency_ms"], run["cpu_seconds_per_1000_rides"], run["accounts"]
     statuses = ", ".join(f"{count:,} x {status}" for status, count in sorted(run["api"]["statuses"].items()))
-    return [f"{run['send_seconds']:,.1f} s ({run['send_rides_per_second']} rides/s)", statuses,
+    order = run.get("charges_out_of_order")
+    return [f"{run['rides']:,} in {run['send_seconds']:,.1f} s ({run['send_rides_per_second']} rides/s)", statuses,
             f"**{run['drained_seconds']:,.1f} s** ({run['rides_per_second']} rides/s)",
             f"{run['deliveries']:,} ({run['deliveries_per_second']}/s)",
             f"{run['raw_sqs_messages_per_second']:,.0f} messages/s", f"{run['ratio_to_raw']}",
@@ -49,16 +50,18 @@ def _cells(run: dict[str, Any]) -> list[str]:
             f"{cpu[AWS_PROCESS]:.1f} / {cpu[API_PROCESS]:.1f}",
             f"{run['peak_rss_mb_largest_process']:,.0f} / {run['peak_rss_mb_all_processes']:,.0f} MB",
             f"{'exact' if run['reconciliation']['exact'] else 'NOT exact'}, {charges['double_charges']} / "
-            f"{charges['missed_charges']}"]
+            f"{charges['missed_charges']}",
+            f"{order['out_of_order']:,} of {order['entries']:,}" if order else "not measured"]
 
 
 def render_table(result: dict[str, Any], source: Path = RESULT) -> str:
     """The run's configurations side by side, with the file and the command they come from."""
     runs = {label: result[key] if key else result for key, label in RUNS.items() if not key or key in result}
-    rows = [f"all {result['rides']:,} rides sent", "API answers", "every queue drained, after the first send",
+    rows = ["rides sent", "API answers", "every queue drained, after the first send",
             "records delivered to consumers (retries included)", "raw moto SQS on the same server, same run",
             "deliveries/s ÷ raw", "API latency p50 / p95 / p99", "CPU s per 1,000 rides: AWS process / API process",
-            "peak RSS: largest process / all summed", "reconciliation; double / missed charges"]
+            "peak RSS: largest process / all summed", "reconciliation; double / missed charges",
+            "accounting charges applied out of their customer's order"]
     columns = [_cells(run) for run in runs.values()]
     lines = [f"From `{_shown(source)}`, written by `{result['command']}` on {result['date']} ({result['cpus']} "
              f"cores, Python {result['python']}): {result['rides']:,} rides from {result['clients']} clients, "
@@ -67,6 +70,12 @@ def render_table(result: dict[str, Any], source: Path = RESULT) -> str:
     lines += [f"| {row} | " + " | ".join(column[n] for column in columns) + " |" for n, row in enumerate(rows)]
     costs = [(key, what) for key, what in (("cost_of_enforcement_and_tls", "enforcement and TLS"),
                                            ("cost_of_signing", "signing the POSTs")) if key in result]
+    if "fifo_rides_per_second_vs_standard" in result:
+        lines += ["", f"Ordering fifo ({result['fifo']['rides']:,} rides, maxReceiveCount "
+                      f"{result['fifo']['settings']['maxReceiveCount']}) drained at "
+                      f"{result['fifo_rides_per_second_vs_standard']:.2f} x the standard run's rides/s "
+                      "(`fifo_rides_per_second_vs_standard`): a failed record holds its customer back for the "
+                      "visibility timeout (scaled here to 1%)."]
     if costs:
         noise = any(result[key] < 0 for key, _ in costs)
         lines += ["", "What each costs in drain time: " + "; ".join(

@@ -251,11 +251,9 @@ def costs(services: list[ServiceSettings], producer: Producer, assumptions: Assu
             line(f"Consumer Lambda GB-s ({s.architecture})", batches * seconds * s.memory_mb / 1024, "GB-s",
                  gb_second(s.architecture), service=s.name),
         ]
-        if s.accounts:  # a transactional write is two units per item: ledger entry + account, after a read
-            lines += [line("Ledger + account transaction (2 items x 2 units)", 4 * delivered, "write units",
-                           p["dynamodb"]["on_demand_write_units_per_million"], million, s.name),
-                      line("Account position reads (strongly consistent)", delivered, "read units",
-                           p["dynamodb"]["on_demand_read_units_per_million"], million, s.name)]
+        if s.accounts:  # a transactional write is two units per item: ledger entry + account, no read
+            lines.append(line("Ledger + account transaction (2 items x 2 units)", 4 * delivered, "write units",
+                              p["dynamodb"]["on_demand_write_units_per_million"], million, s.name))
         else:
             lines.append(line("Effect table writes", delivered, "write units",
                               p["dynamodb"]["on_demand_write_units_per_million"], million, s.name))

@@ -78,14 +78,15 @@ class SubscriberService(Construct):
                          "ORDERING": "fifo" if fifo else "standard", **accounts},
             description=f"{name}: consumes rides from its queue", handler=settings.handler,
             timeout=Duration.seconds(settings.function_timeout_seconds), memory_size=settings.memory_mb)
-        # Least privilege: one conditional PutItem per record, nothing else on the table; with accounts, a
-        # consistent GetItem of the account (its position), then the same PutItem inside a TransactWriteItems
-        # with an UpdateItem of the account (a transaction is authorized per item, on each item's own action).
+        # Least privilege: one conditional PutItem per record, nothing else on the table; with accounts, the
+        # same PutItem inside a TransactWriteItems with a conditional UpdateItem of the account (a transaction
+        # is authorized per item, on each item's own action; the account it returns on a failed condition
+        # needs no read permission).
         self.function.add_to_role_policy(iam.PolicyStatement(
             actions=["dynamodb:PutItem"], resources=[self.table.table_arn]))
         if self.accounts_table:
             self.function.add_to_role_policy(iam.PolicyStatement(
-                actions=["dynamodb:GetItem", "dynamodb:UpdateItem"], resources=[self.accounts_table.table_arn]))
+                actions=["dynamodb:UpdateItem"], resources=[self.accounts_table.table_arn]))
         window = settings.max_batching_window_seconds  # always 0 for a FIFO queue (config.py), which takes none
         self.event_source = sources.SqsEventSource(
             self.queue, batch_size=settings.batch_size,

@@ -26,7 +26,8 @@ from botocore.exceptions import ClientError
 from shared import aws
 
 _serialize = TypeSerializer().serialize
-CONFLICT_ATTEMPTS = 8  # a charge that races another of the same customer is retried this often
+CONFLICT_ATTEMPTS = 8  # a charge that meets another transaction on its account is retried this often
+POSITION_MOVES = 100  # a charge that finds its position taken retries at the next; each move is another's charge
 
 
 class EffectStore(Protocol):
@@ -58,12 +59,15 @@ class DynamoLedgerStore:
     The entry must carry `customer` and `amount` (a Decimal: DynamoDB adds numbers exactly, never as
     floats). It is stored with its `position` in the customer's sequence (1, 2, ...: the account's
     `rides` it makes), so the order the entries were applied in can be checked against the order the
-    rides were accepted. The position is read first (a consistent GetItem) and the account's update is
-    conditional on it being unchanged: two charges of one customer at once cannot take one position.
+    rides were accepted. The account's update is conditional on the position this environment last knew
+    (`rides = :seen`): two charges of one customer at once cannot take one position. Nothing is read
+    first: when another environment has charged the customer meanwhile, DynamoDB cancels the transaction
+    and returns the account as it is (ReturnValuesOnConditionCheckFailure ALL_OLD, no read units), and
+    the charge is retried at once at the next position. In steady state a charge is one request.
 
     A redelivery of the ride, whatever its amount, cancels the transaction on the entry's condition and
     changes nothing (False). A transaction that meets another on the same account (TransactionConflict)
-    or finds the position taken meanwhile is retried with jitter a few times, then raised (SQS redelivers).
+    is retried with jitter a few times, then raised (SQS redelivers).
     """
 
     def __init__(self, table_name: str, accounts_table_name: str,
@@ -72,20 +76,12 @@ class DynamoLedgerStore:
         # one charge of a customer at a time in this environment: its batch's threads would only take each
         # other's position and retry (a batch of one busy customer thrashed); other environments still race
         self.customer_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
-
-    def position(self, customer: str) -> int:
-        """How many rides the customer's account holds (0 before its first)."""
-        item = aws.dynamodb_client().get_item(TableName=self.accounts_table_name, Key={"customer": {"S": customer}},
-                                              ConsistentRead=True, ProjectionExpression="rides").get("Item")
-        return int(item["rides"]["N"]) if item and "rides" in item else 0
+        self.positions: dict[str, int] = {}  # each customer's `rides` as this environment last saw it
 
     def transaction(self, item: dict[str, Any], position: int) -> list[dict[str, Any]]:
-        amount = item["amount"]
-        if not isinstance(amount, Decimal):
-            raise TypeError(f"a ledger amount must be a Decimal, got {type(amount).__name__}")
         entry = {**item, "position": position + 1}
-        values = {":amount": _serialize(amount), ":next": {"N": str(position + 1)}}
-        condition = "attribute_not_exists(customer)"  # the customer's first ride
+        values = {":amount": _serialize(_amount(item)), ":next": {"N": str(position + 1)}}
+        condition = "attribute_not_exists(rides)"  # the customer's first ride
         if position:
             condition, values[":seen"] = "rides = :seen", {"N": str(position)}
         return [
@@ -93,29 +89,48 @@ class DynamoLedgerStore:
                      "ConditionExpression": "attribute_not_exists(rideId)"}},
             {"Update": {"TableName": self.accounts_table_name, "Key": {"customer": _serialize(item["customer"])},
                         "UpdateExpression": "ADD balance :amount SET rides = :next", "ConditionExpression": condition,
-                        "ExpressionAttributeValues": values}},
+                        "ExpressionAttributeValues": values, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
         ]
 
     def put_once(self, item: dict[str, Any]) -> bool:
-        if not isinstance(item["amount"], Decimal):  # before any read or write
-            raise TypeError(f"a ledger amount must be a Decimal, got {type(item['amount']).__name__}")
+        _amount(item)  # before any write
         with self.customer_locks[item["customer"]]:
             return self._charge(item)
 
     def _charge(self, item: dict[str, Any]) -> bool:
-        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
-            items = self.transaction(item, self.position(item["customer"]))
+        customer, conflicts, moves = item["customer"], 0, 0
+        while True:
+            position = self.positions.get(customer, 0)
             try:
-                aws.dynamodb_client().transact_write_items(TransactItems=items)
+                aws.dynamodb_client().transact_write_items(TransactItems=self.transaction(item, position))
+                self.positions[customer] = position + 1
                 return True
             except ClientError as error:
                 if error.response["Error"]["Code"] != "TransactionCanceledException":
                     raise
-                reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
-                if reasons[:1] == ["ConditionalCheckFailed"]:
+                reasons = error.response.get("CancellationReasons", [])
+                codes = [r.get("Code", "None") for r in reasons]
+                if codes[:1] == ["ConditionalCheckFailed"]:
                     return False  # the ledger holds this ride already: charged once, by an earlier delivery
-                raced = "TransactionConflict" in reasons or reasons[1:2] == ["ConditionalCheckFailed"]
-                if not raced or attempt == CONFLICT_ATTEMPTS:
+                if codes[1:2] == ["ConditionalCheckFailed"]:  # charged meanwhile elsewhere: here is where it is
+                    moves += 1
+                    if moves > POSITION_MOVES:
+                        raise
+                    self.positions[customer] = _rides(reasons[1].get("Item"))
+                    continue
+                conflicts += 1
+                if "TransactionConflict" not in codes or conflicts == CONFLICT_ATTEMPTS:
                     raise
-                self.pause(random.uniform(0, 0.01 * 2 ** attempt))
-        raise AssertionError("unreachable")
+                self.pause(random.uniform(0, 0.01 * 2 ** conflicts))
+
+
+def _amount(item: dict[str, Any]) -> Decimal:
+    amount = item["amount"]
+    if not isinstance(amount, Decimal):
+        raise TypeError(f"a ledger amount must be a Decimal, got {type(amount).__name__}")
+    return amount
+
+
+def _rides(account: dict[str, Any] | None) -> int:
+    """The `rides` of an account as DynamoDB returned it (ALL_OLD), 0 where there is none yet."""
+    return int(account["rides"]["N"]) if account and "rides" in account else 0

@@ -253,18 +253,44 @@ def test_each_entry_records_its_position_in_the_customers_sequence(effect_table,
 
 
 def test_a_charge_whose_position_was_taken_meanwhile_is_not_applied_at_that_position(effect_table, accounts):
-    # Given the customer's account moved on after this charge read its position (another charge won the race)
+    # Given the customer's account moved on since this charge's position (another charge won the race)
     store = DynamoLedgerStore("Effects", "Accounts")
     store.put_once({"rideId": "first", "customer": "cmr", "amount": Decimal(5)})
     stale = store.transaction({"rideId": "late", "customer": "cmr", "amount": Decimal(7)}, position=0)
-    # When it commits with the position it read, Then DynamoDB cancels it on the account's condition
+    # When it commits with that position, Then DynamoDB cancels it on the account's condition, and says where
     with pytest.raises(ClientError) as cancelled:
         boto3.client("dynamodb").transact_write_items(TransactItems=stale)
-    assert [r["Code"] for r in cancelled.value.response["CancellationReasons"]] == ["None", "ConditionalCheckFailed"]
-    # and put_once, which reads the position again on a retry, applies it next
-    assert store.put_once({"rideId": "late", "customer": "cmr", "amount": Decimal(7)}) is True
+    reasons = cancelled.value.response["CancellationReasons"]
+    assert [r["Code"] for r in reasons] == ["None", "ConditionalCheckFailed"]
+    assert reasons[1]["Item"]["rides"] == {"N": "1"}
+    # and another environment's store, which last saw no charge of this customer, applies it next
+    assert DynamoLedgerStore("Effects", "Accounts").put_once(
+        {"rideId": "late", "customer": "cmr", "amount": Decimal(7)}) is True
     assert balances(accounts) == {"cmr": (Decimal(12), 2)}
     assert effect_table.get_item(Key={"rideId": "late"})["Item"]["position"] == 2
+
+
+def test_two_environments_charging_one_customer_take_every_position_once(effect_table, accounts):
+    stores = [DynamoLedgerStore("Effects", "Accounts") for _ in range(3)]
+    for n in range(30):
+        assert stores[n * 7 % 3].put_once({"rideId": f"r-{n}", "customer": "cmr", "amount": Decimal(1)}) is True
+    assert sorted(i["position"] for i in effect_table.scan()["Items"]) == list(range(1, 31))
+    assert balances(accounts) == {"cmr": (Decimal(30), 30)}
+
+
+def test_in_steady_state_a_charge_is_one_request(effect_table, accounts, monkeypatch):
+    client, calls = boto3.client("dynamodb"), []
+
+    class Counting:
+        def __getattr__(self, name: str) -> Any:
+            calls.append(name)
+            return getattr(client, name)
+
+    monkeypatch.setattr(effects.aws, "dynamodb_client", Counting)
+    store = DynamoLedgerStore("Effects", "Accounts")
+    for n in range(5):
+        store.put_once({"rideId": f"r-{n}", "customer": "cmr", "amount": Decimal(1)})
+    assert calls == ["transact_write_items"] * 5  # no read of the account first
 
 
 def test_a_float_amount_is_refused_before_any_write(effect_table, accounts):
@@ -274,37 +300,63 @@ def test_a_float_amount_is_refused_before_any_write(effect_table, accounts):
 
 
 class ConflictingClient:
-    """A DynamoDB client whose transactions meet another on the same account `conflicts` times first."""
+    """A DynamoDB client whose transactions are cancelled `conflicts` times first, for `reasons`; a
+    cancellation on the account's condition returns the account as it is (ALL_OLD), one charge further on."""
 
     def __init__(self, conflicts: int, reasons: tuple[str, ...] = ("None", "TransactionConflict")) -> None:
-        self.conflicts, self.reasons, self.calls = conflicts, reasons, 0
+        self.conflicts, self.reasons, self.positions = conflicts, reasons, []
 
-    @staticmethod
-    def get_item(**_: Any) -> dict[str, Any]:
-        return {}
-
-    def transact_write_items(self, **_: Any) -> None:
-        self.calls += 1
-        if self.calls <= self.conflicts:
-            raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
-                               "CancellationReasons": [{"Code": c} for c in self.reasons]}, "TransactWriteItems")
+    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> None:
+        self.positions.append(int(TransactItems[0]["Put"]["Item"]["position"]["N"]))
+        if len(self.positions) <= self.conflicts:
+            account = {"Item": {"rides": {"N": str(len(self.positions))}}}
+            raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                               "CancellationReasons": [{"Code": c, **(account if c == "ConditionalCheckFailed" else {})}
+                                                       for c in self.reasons]}, "TransactWriteItems")
 
 
-@pytest.mark.parametrize("reasons", [("None", "TransactionConflict"), ("None", "ConditionalCheckFailed")])
+def store_on(monkeypatch, client: ConflictingClient) -> tuple[DynamoLedgerStore, list[float]]:
+    pauses: list[float] = []
+    monkeypatch.setattr(effects.aws, "dynamodb_client", lambda: client)
+    return DynamoLedgerStore("Effects", "Accounts", pause=pauses.append), pauses
+
+
 @pytest.mark.parametrize(("conflicts", "stored"), [(effects.CONFLICT_ATTEMPTS - 1, True),
                                                    (effects.CONFLICT_ATTEMPTS, None)])
-def test_a_transaction_conflict_is_retried_a_few_times_then_raised(monkeypatch, conflicts, stored, reasons):
-    """A conflict with another transaction, or a position taken meanwhile, is retried; anything else is not."""
-    client = ConflictingClient(conflicts, reasons)
-    monkeypatch.setattr(effects.aws, "dynamodb_client", lambda: client)
-    store = DynamoLedgerStore("Effects", "Accounts", pause=lambda _: None)
+def test_a_transaction_conflict_is_retried_a_few_times_with_jitter_then_raised(monkeypatch, conflicts, stored):
+    client = ConflictingClient(conflicts)
+    store, pauses = store_on(monkeypatch, client)
     entry = {"rideId": "r", "customer": "c", "amount": Decimal(1)}
     if stored:
         assert store.put_once(entry) is True
     else:
         with pytest.raises(ClientError):
             store.put_once(entry)
-    assert client.calls == min(conflicts + 1, effects.CONFLICT_ATTEMPTS)
+    assert len(client.positions) == min(conflicts + 1, effects.CONFLICT_ATTEMPTS)
+    assert len(pauses) == len(client.positions) - 1 and client.positions == [1] * len(client.positions)
+
+
+@pytest.mark.parametrize(("moves", "stored"), [(effects.POSITION_MOVES, True), (effects.POSITION_MOVES + 1, None)])
+def test_a_position_taken_meanwhile_is_retried_at_once_at_the_position_dynamodb_returned(monkeypatch, moves, stored):
+    client = ConflictingClient(moves, ("None", "ConditionalCheckFailed"))
+    store, pauses = store_on(monkeypatch, client)
+    entry = {"rideId": "r", "customer": "c", "amount": Decimal(1)}
+    if stored:
+        assert store.put_once(entry) is True
+        assert client.positions == list(range(1, moves + 2)) and store.positions == {"c": moves + 1}
+    else:
+        with pytest.raises(ClientError):
+            store.put_once(entry)
+    assert pauses == []  # each move is another charge applied: progress, not contention to back off from
+
+
+@pytest.mark.parametrize("reasons", [("None", "ValidationError"), ("None", "ThrottlingError")])
+def test_any_other_cancellation_is_raised_at_once(monkeypatch, reasons):
+    client = ConflictingClient(1, reasons)
+    store, _ = store_on(monkeypatch, client)
+    with pytest.raises(ClientError):
+        store.put_once({"rideId": "r", "customer": "c", "amount": Decimal(1)})
+    assert len(client.positions) == 1
 
 
 def test_the_accounting_consumer_needs_its_accounts_table():

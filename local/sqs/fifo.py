@@ -155,9 +155,13 @@ def _publish_answer(self: SNSResponse) -> Any:
 
 
 def _now_millis() -> float:
-    """moto's SQS clock: this thread's receive instant while it receives from a FIFO queue, else the time."""
+    """moto's SQS clock: this thread's receive instant while it receives from a FIFO queue, else the time.
+
+    moto's own (`unix_time_millis`) builds two datetimes per call, and SQS asks it once per message it
+    looks at (`Message.visible`): a tenth of the AWS process's time at load. The epoch milliseconds are
+    the same number."""
     frozen = getattr(_state, "now", None)
-    return _originals["sqs_models.unix_time_millis"]() if frozen is None else frozen
+    return time.time() * 1000 if frozen is None else frozen
 
 
 def _receive_message(self: SQSBackend, queue_name: str, count: int, wait_seconds_timeout: int,
@@ -171,7 +175,7 @@ def _receive_message(self: SQSBackend, queue_name: str, count: int, wait_seconds
     while True:
         with QUEUE_LOCK:  # the lock moto_patches holds around every message operation (reentrant)
             queue = self.get_queue(queue_name)
-            _state.now = _originals["sqs_models.unix_time_millis"]()
+            _state.now = time.time() * 1000
             try:
                 queue._pending_messages -= {m for m in queue._pending_messages if m.visible}
                 messages = receive(self, queue_name, count, 0, visibility_timeout, message_attribute_names)

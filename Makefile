@@ -117,7 +117,7 @@ bench-review: setup ## time make review (beyond synth, with a synth, with BASE);
 smoke: setup ## prove the deployed stack works (TARGET=local: the running `make local`)
 	$(BIN)/wildrydes smoke --target $(TARGET)
 
-bench: synth ## benchmarks (local cloud at load, start/stop/burst, consumer, imports, moto, IAM, alarms)
+bench: synth ## benchmarks (local cloud at load, start/stop/burst, consumer, imports, moto, IAM, alarms, a ride's CPU)
 	$(BIN)/python -m bench.local_cloud_load
 	$(BIN)/python -m scripts.benchmarks_page
 	$(BIN)/python -m bench.local_cloud_lifecycle
@@ -127,6 +127,7 @@ bench: synth ## benchmarks (local cloud at load, start/stop/burst, consumer, imp
 	$(BIN)/python -m bench.moto_sqs
 	$(BIN)/python -m bench.iam_decisions
 	$(BIN)/python -m bench.alarm_evaluation
+	$(BIN)/python -m bench.ride_profile
 
 bench-page: setup ## rewrite docs/generated/ (the load run's table and charts) from bench/results/local_cloud_load.json
 	$(BIN)/python -m scripts.benchmarks_page

@@ -3,7 +3,8 @@
     python -m bench.handler_imports [--runs 7]
 
 For every function in the synthesized template, a fresh interpreter imports its handler module from
-the code asset in cdk.out with the function's environment (tracing on, as deployed), `runs` times;
+the code asset in cdk.out with the function's environment and the variables Lambda's runtime sets
+(LAMBDA_TASK_ROOT, the X-Ray trace header: Powertools' Tracer is on only then, as deployed), `runs` times;
 the median, and the share of it spent importing the X-Ray SDK (python -X importtime), go to
 bench/results/handler_imports.json.
 """
@@ -22,6 +23,10 @@ from cloud_assembly import load_assembly
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "handler_imports.json"
+# What Lambda's Python runtime sets besides the function's own variables (the code directory comes on top).
+LAMBDA_RUNTIME = {"AWS_LAMBDA_FUNCTION_NAME": "handler-imports", "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+                  "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+                  "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
 MEASURE = "import time, importlib; t = time.perf_counter(); importlib.import_module({module!r}); " \
           "print(time.perf_counter() - t)"
 
@@ -42,6 +47,12 @@ def functions(cdk_out: Path) -> dict[str, tuple[str, Path, dict[str, str]]]:
     return found
 
 
+def lambda_environment(code_dir: Path, variables: dict[str, str]) -> dict[str, str]:
+    """A function's environment as Lambda's runtime gives it, around its code directory."""
+    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(code_dir), "LAMBDA_TASK_ROOT": str(code_dir),
+            **LAMBDA_RUNTIME, **variables}
+
+
 def xray_seconds(module: str, code_dir: Path, environment: dict[str, str]) -> float:
     result = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], cwd=code_dir,
                             env=environment, capture_output=True, text=True, check=True)
@@ -58,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rows = {}
     for logical_id, (module, code_dir, variables) in functions(args.cdk_out).items():
-        environment = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "us-east-1",
-                       "AWS_REGION": "us-east-1", "PYTHONPATH": str(code_dir), **variables}
+        environment = lambda_environment(code_dir, variables)
         seconds = [float(subprocess.run([sys.executable, "-c", MEASURE.format(module=module)], cwd=code_dir,
                                         env=environment, capture_output=True, text=True, check=True).stdout)
                    for _ in range(args.runs)]

@@ -10,6 +10,7 @@ Records come out shaped as Lambda's SQS event delivers them.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from moto.sqs.models import Message, SQSBackend, sqs_backends
@@ -62,12 +63,17 @@ class QueueAccess:
         return [lambda_record(message, self.arn, self.region) for message in messages]
 
     def delete(self, receipt_handles: list[str]) -> int:
-        """Delete these messages; how many were still there (the rest went with a duplicate delivery)."""
+        """Delete these messages; how many were still there (the rest went with a duplicate delivery).
+        On a FIFO queue a delete may free a message group: the pollers waiting for one are woken."""
         deleted = 0
         for start in range(0, len(receipt_handles), 10):
             success, _ = self.backend.delete_message_batch(self.name, [
                 {"Id": str(i), "ReceiptHandle": handle} for i, handle in enumerate(receipt_handles[start:start + 10])])
             deleted += len(success)
+        queue = self.backend.get_queue(self.name)
+        if deleted and queue.fifo_queue:
+            with queue._messages_lock:
+                queue._messages_lock.notify_all()
         return deleted
 
     def change_visibility(self, receipt_handle: str, seconds: int) -> bool:
@@ -78,10 +84,26 @@ class QueueAccess:
         return True
 
     def wait(self, timeout: float) -> None:
-        """Until a message can be received, or `timeout` seconds. A send wakes waiters at once; a message
-        that turns visible again after its visibility timeout wakes nobody, so the timeout bounds how late
-        a retry is seen."""
+        """Until a message can be received, or `timeout` seconds. A send wakes waiters at once, and so does
+        a poller's delete on a FIFO queue; the wait ends when the first message in flight turns visible again
+        (nobody wakes it), or after `timeout`."""
         queue = self.backend.get_queue(self.name)
         with queue._messages_lock:
-            queue._messages_lock.wait_for(
-                lambda: any(m.visible and not m.delayed for m in queue._messages), timeout)
+            queue._messages_lock.wait_for(lambda: receivable(queue), min(timeout, until_one_turns_visible(queue)))
+
+
+def until_one_turns_visible(queue: Any) -> float:
+    """Seconds until the first message in flight turns visible again (a retry, or a FIFO group let go)."""
+    ends = [m.visible_at for m in queue._pending_messages if m.visible_at]
+    return max(0.0, (min(ends) - time.time() * 1000) / 1000 + 0.001) if ends else float("inf")
+
+
+def receivable(queue: Any) -> bool:
+    """Whether a receive would return a message now. On a FIFO queue a visible message whose group has
+    one in flight is not (moto's receive skips it): a poller that took "visible" for "receivable" spun,
+    receiving nothing as fast as it could while a failed record held its group (179 CPU s per 1,000 rides
+    in the FIFO load run)."""
+    if not queue.fifo_queue:
+        return any(m.visible and not m.delayed for m in queue._messages)
+    held = {m.group_id for m in queue._pending_messages if not m.visible}
+    return any(m.visible and not m.delayed and m.group_id not in held for m in queue._messages)

@@ -197,3 +197,24 @@ def test_a_long_poll_on_an_empty_queue_holds_up_no_send(deduplicating, fifo_name
     sqs.send_message(QueueUrl=other, MessageBody="not held up")
     assert not polled.is_set(), "the send waited for the long poll to end"
     poller.join()
+
+
+def test_a_poller_waits_while_every_visible_message_s_group_is_held_and_wakes_when_it_is_freed(deduplicating):
+    # Given a group with one message in flight and the next one visible behind it
+    url = fifo_queue()
+    send(url, "ride r-1", "r-1")
+    send(url, "ride r-2", "r-2")
+    access = QueueAccess(boto3.client("sqs").get_queue_attributes(
+        QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"], "us-east-1")
+    [first] = access.receive(1)
+    assert access.receive(10) == []  # the group is held: SQS gives nothing
+    # When a poller waits, Then it waits (it used to return at once and spin on empty receives)
+    started = time.monotonic()
+    access.wait(0.5)
+    assert time.monotonic() - started >= 0.45
+    # and a delete that frees the group wakes it at once
+    threading.Timer(0.1, access.delete, [[first["receiptHandle"]]]).start()
+    started = time.monotonic()
+    access.wait(5)
+    assert time.monotonic() - started < 2
+    assert [r["body"] for r in access.receive(10)] == ["ride r-2"]

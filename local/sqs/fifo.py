@@ -41,7 +41,7 @@ from moto.sns.responses import SNSResponse
 from moto.sqs import models as sqs_models
 from moto.sqs.models import SQSBackend
 
-from local.sqs.queues import QUEUE_LOCK
+from local.sqs.queues import QUEUE_LOCK, epoch_millis
 
 WINDOW_SECONDS = 300  # SNS and SQS: the deduplication interval
 window_clock = time.monotonic  # what the deduplication windows read (tests move it)
@@ -157,11 +157,10 @@ def _publish_answer(self: SNSResponse) -> Any:
 def _now_millis() -> float:
     """moto's SQS clock: this thread's receive instant while it receives from a FIFO queue, else the time.
 
-    moto's own (`unix_time_millis`) builds two datetimes per call, and SQS asks it once per message it
-    looks at (`Message.visible`): a tenth of the AWS process's time at load. The epoch milliseconds are
-    the same number."""
+    moto's own built two datetimes per call, and SQS asks it once per message it looks at
+    (`Message.visible`): a tenth of the AWS process's time at load (`epoch_millis` is the same number)."""
     frozen = getattr(_state, "now", None)
-    return time.time() * 1000 if frozen is None else frozen
+    return epoch_millis() if frozen is None else frozen
 
 
 def _receive_message(self: SQSBackend, queue_name: str, count: int, wait_seconds_timeout: int,
@@ -175,7 +174,7 @@ def _receive_message(self: SQSBackend, queue_name: str, count: int, wait_seconds
     while True:
         with QUEUE_LOCK:  # the lock moto_patches holds around every message operation (reentrant)
             queue = self.get_queue(queue_name)
-            _state.now = time.time() * 1000
+            _state.now = epoch_millis()
             try:
                 queue._pending_messages -= {m for m in queue._pending_messages if m.visible}
                 messages = receive(self, queue_name, count, 0, visibility_timeout, message_attribute_names)

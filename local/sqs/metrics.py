@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from moto.core.utils import unix_time_millis
 from moto.sqs.models import SQSBackend, sqs_backends
 
 from local.cloudwatch.datums import dimensions, statistic_set
 from local.options import ACCOUNT
-from local.sqs.queues import QUEUE_LOCK
+from local.sqs.queues import QUEUE_LOCK, epoch_millis
 
 NAMESPACE = "AWS/SQS"
 ACTIVE_SECONDS = 6 * 3600  # a queue nobody touched for six hours, and empty, is inactive
@@ -92,7 +91,7 @@ class QueueMetrics:
 
     def collect(self, now: datetime | None = None) -> list[dict[str, Any]]:
         """MetricData of every active queue (then count afresh)."""
-        at, clock, millis = now or datetime.now(UTC), self.clock(), unix_time_millis()
+        at, clock, millis = now or datetime.now(UTC), self.clock(), epoch_millis()
         data: list[dict[str, Any]] = []
         for name in list(self.backend.queues):
             with QUEUE_LOCK:

@@ -41,6 +41,7 @@ from moto.sqs.models import Queue, SQSBackend, sqs_backends
 from moto.sqs.responses import SQSResponse
 
 from local.sqs import fifo
+from local.sqs.queues import epoch_millis
 
 MAX_MESSAGES_PER_SECOND = 500
 MAX_LIST_RESULTS = 10
@@ -149,7 +150,7 @@ def start_message_move_task(self: SQSResponse) -> ActionResult:
                                "allowed for a source queue arn at a given time.")
         task = MoveTask(task_id=str(uuid.uuid4()), source=source, source_arn=source.queue_arn,
                         destination_arn=destination_arn, max_per_second=None if rate is None else int(rate),
-                        started_ms=int(time.time() * 1000), to_move=len(source.messages))
+                        started_ms=int(epoch_millis()), to_move=len(source.messages))
         _tasks.append(task)
     threading.Thread(target=_run, args=(backend, task), daemon=True, name=f"sqs-move-{task.task_id[:8]}").start()
     return ActionResult({"TaskHandle": task.handle})

@@ -20,6 +20,12 @@ from local.options import ACCOUNT
 # Every SQS message operation runs under it (local/moto_patches.py makes them atomic); readers in the process too.
 QUEUE_LOCK = threading.RLock()
 
+def epoch_millis() -> float:
+    """SQS's clock here: the epoch in milliseconds, the number moto's `unix_time_millis` gives without the two
+    datetimes it builds per call (SQS asks it once per message it looks at)."""
+    return time.time() * 1000
+
+
 # System attributes a Lambda SQS record carries when the message has them.
 RECORD_ATTRIBUTES = {"ApproximateReceiveCount": "approximate_receive_count", "SentTimestamp": "sent_timestamp",
                      "SenderId": "sender_id", "ApproximateFirstReceiveTimestamp": "approximate_first_receive_timestamp",
@@ -95,7 +101,7 @@ class QueueAccess:
 def until_one_turns_visible(queue: Any) -> float:
     """Seconds until the first message in flight turns visible again (a retry, or a FIFO group let go)."""
     ends = [m.visible_at for m in queue._pending_messages if m.visible_at]
-    return max(0.0, (min(ends) - time.time() * 1000) / 1000 + 0.001) if ends else float("inf")
+    return max(0.0, (min(ends) - epoch_millis()) / 1000 + 0.001) if ends else float("inf")
 
 
 def receivable(queue: Any) -> bool:

@@ -53,7 +53,9 @@ def burst(url: str, name: str, clients: int = BURST) -> tuple[float, Counter[int
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--burst", type=int, default=BURST, help=f"clients at once (default {BURST})")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--cdk-out", type=Path, default=ROOT / "cdk.out")
     args = parser.parse_args(argv)
     options = SimpleNamespace(failure_rate=0.0, time_scale=1.0)
     ready, stop, statuses = [], [], Counter()
@@ -61,14 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     for run in range(args.runs):
         with tempfile.TemporaryDirectory() as scratch:
             endpoints_file = Path(scratch) / "endpoints.json"
-            process, seconds = start_local_cloud(options, endpoints_file)
+            process, seconds = start_local_cloud(options, endpoints_file, args.cdk_out, secure=True)
             ready.append(seconds)
             try:
                 url = json.loads(endpoints_file.read_text())["outputs"]["ApiUrl"]
                 time.sleep(2)  # one producer environment is started in the background after ready
                 for kind in bursts:  # the first starts the other nine environments (cold starts); then warm
-                    elapsed, answered = burst(url, f"{kind}-{run}")
-                    bursts[kind].append(BURST / elapsed)
+                    elapsed, answered = burst(url, f"{kind}-{run}", args.burst)
+                    bursts[kind].append(args.burst / elapsed)
                     statuses.update(answered)
             finally:
                 stop.append(stop_local_cloud(process))
@@ -76,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{bursts['warm'][-1]:.0f} requests/s, stop {stop[-1]:.2f} s", flush=True)
     result = write_result(
         args.output, "local cloud: time to ready, time to stop, a burst of 100 concurrent clients",
-        f"python -m bench.local_cloud_lifecycle --runs {args.runs}", {
+        f"python -m bench.local_cloud_lifecycle --runs {args.runs}"
+        + (f" --burst {args.burst}" if args.burst != BURST else ""), {
             "runs": args.runs,
             "ready_seconds": {"median": round(statistics.median(ready), 2), "all": [round(s, 2) for s in ready]},
             "stop_seconds": {"median": round(statistics.median(stop), 2), "all": [round(s, 2) for s in stop]},

@@ -3,6 +3,8 @@ make clients from; the clients themselves are)."""
 
 from __future__ import annotations
 
+import functools
+import os
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -10,13 +12,26 @@ from typing import Any
 from aws_clients.credentials import LOCAL_CREDENTIALS
 
 
+@functools.cache
+def data_loader() -> Any:
+    """botocore's data loader, one per process. It keeps what it parsed, and each new session would make its
+    own and parse the same JSON again: the endpoint data (~50 ms) and every service model it makes a client of."""
+    from botocore.loaders import create_loader
+
+    return create_loader(os.environ.get("AWS_DATA_PATH"))
+
+
 def session_with(credentials: Mapping[str, str], region: str) -> Any:
     """A boto3 session with exactly these credentials (`AWS_ACCESS_KEY_ID`, ... as environment names)."""
     import boto3
+    import botocore.session
 
+    core = botocore.session.Session()
+    core.register_component("data_loader", data_loader())
     return boto3.session.Session(aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
                                  aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-                                 aws_session_token=credentials.get("AWS_SESSION_TOKEN"), region_name=region)
+                                 aws_session_token=credentials.get("AWS_SESSION_TOKEN"), region_name=region,
+                                 botocore_session=core)
 
 
 def local_session(region: str) -> Any:

@@ -7,6 +7,7 @@ IAM is enforced as on AWS; `ENFORCE_IAM=0` turns it off (refusals are then print
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import signal
@@ -97,7 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     started = time.monotonic()
+    gc.disable()  # as in the AWS process (local/aws_process.py): collect once the start has made what lasts
     cloud = start_from_arguments(args)
+    gc.freeze()
+    gc.enable()
     if cloud is None:
         return 2
     try:

@@ -24,6 +24,7 @@ Standalone on purpose: it imports nothing of the project.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import io
 import json
@@ -182,6 +183,7 @@ def _fork(control: socket.socket, spec: dict[str, Any], channel: int) -> int:
         return pid
     code = 0
     try:  # the environment
+        gc.enable()
         control.close()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         serve(Connection(channel), spec)
@@ -193,9 +195,14 @@ def _fork(control: socket.socket, spec: dict[str, Any], channel: int) -> int:
 
 def zygote(control_fd: int, preload: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the local cloud's to handle, and so for children
+    # As Python's gc documentation advises a process that forks without exec: no collection while the
+    # libraries load (no holes in their pages), and what they made frozen, so that an environment's
+    # collections neither walk it nor write to it (which would copy its pages into every environment).
+    gc.disable()
     for name in preload:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    gc.freeze()
     signal.signal(signal.SIGCHLD, _reap)
     control = socket.socket(fileno=control_fd)
     buffered = b""

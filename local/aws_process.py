@@ -246,7 +246,8 @@ def main(argv: list[str]) -> int:
     # Only now, not to slow the start: the zygote imports the runtime's libraries for about a second.
     threading.Thread(target=aws.zygote.prewarm, daemon=True, name="zygote").start()
     threading.Thread(target=lambda: (sys.stdin.read(), stopped.set()), daemon=True, name="stdin-watch").start()
-    stopped.wait()
+    while not stopped.wait(0.1):  # in slices: a SIGTERM given to a worker thread must wake this one (see
+        pass                       # scripts/local_cloud.py)
     aws.stop()
     return 0
 

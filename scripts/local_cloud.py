@@ -78,6 +78,9 @@ def start_from_arguments(args: argparse.Namespace, **options: Any) -> LocalCloud
     return cloud
 
 
+SIGNAL_CHECK_SECONDS = 0.1  # how soon a Ctrl-C delivered to a worker thread is seen
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_cloud_arguments(parser, api_port=DEFAULT_API_PORT, aws_port=DEFAULT_AWS_PORT)
@@ -125,7 +128,10 @@ def main(argv: list[str] | None = None) -> int:
                   + (f" --aws-sigv4 aws:amz:{cloud.options.region}:execute-api --user local:local"
                      if cloud.signed_api else ""))
             print("Ctrl-C stops.", flush=True)
-        stop.wait()
+        # In slices: the kernel may give Ctrl-C to any thread, and Python then runs the handler only once
+        # the main thread wakes; an endless wait would never wake, and that Ctrl-C would be lost.
+        while not stop.wait(SIGNAL_CHECK_SECONDS):
+            pass
     finally:
         print("stopping...", flush=True)
         cloud.stop()

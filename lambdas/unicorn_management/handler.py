@@ -22,6 +22,7 @@ def _required(name: str) -> str:
     return value
 
 
+RETRY_AFTER_SECONDS = "1"  # a 503's Retry-After: DynamoDB or SNS failed this once; clients add jitter
 STORE = DynamoRideStore(_required("RIDES_TABLE_NAME"))
 PUBLISHER = SnsRidePublisher(_required("TOPIC_ARN"))
 
@@ -45,5 +46,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except binascii.Error:
         response = bad_request("body", "isBase64Encoded is set but the body is not base64")
     metrics.add_metric(name=f"Responses{response.status // 100}xx", unit=MetricUnit.Count, value=1)
-    return {"statusCode": response.status, "headers": {"Content-Type": "application/json"},
-            "body": json.dumps(response.body)}
+    headers = {"Content-Type": "application/json"}
+    if response.status == 503:  # stored nothing, or stored and not published: the same request may be retried
+        headers["Retry-After"] = RETRY_AFTER_SECONDS
+    return {"statusCode": response.status, "headers": headers, "body": json.dumps(response.body)}

@@ -9,10 +9,12 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
 import boto3
+import pytest
 
 from tests.conftest import ROOT
 from tests.factories import SAMPLE_RIDE
@@ -130,3 +132,42 @@ def test_ctrl_c_stops_everything_cleanly_and_enforce_iam_0_says_loudly_it_only_r
         with socket.socket() as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(("127.0.0.1", port))
+
+
+TGKILL = {"x86_64": 234, "aarch64": 131}  # Linux's syscall number of tgkill: a signal to one thread
+
+
+def signal_a_worker_thread(pid: int, signum: int) -> None:
+    """Send `signum` to one of the process's threads other than its main thread, as the kernel may pick any
+    thread that does not block it for a signal sent to the process (a terminal's Ctrl-C included)."""
+    import ctypes
+
+    number = TGKILL.get(os.uname().machine)
+    if number is None:
+        pytest.skip(f"no tgkill syscall number known for {os.uname().machine}")
+    workers = sorted(int(task.name) for task in Path(f"/proc/{pid}/task").iterdir() if int(task.name) != pid)
+    assert workers, "the local cloud runs threads besides its main one"
+    if ctypes.CDLL(None, use_errno=True).syscall(number, pid, workers[-1], signum) != 0:
+        raise OSError(ctypes.get_errno(), "tgkill")
+
+
+def test_ctrl_c_stops_it_even_when_the_signal_lands_on_a_worker_thread(cloud_assembly: Path, tmp_path: Path):
+    """The main thread waits for the signal; one delivered to another thread must still wake it (it once did
+    not: that Ctrl-C was lost until a second one)."""
+    endpoints_file = tmp_path / "endpoints.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scripts.local_cloud", "--cdk-out", str(cloud_assembly), "--api-port", "0",
+         "--aws-port", "0", "--endpoints-file", str(endpoints_file)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        wait_for(lambda: _read_json(endpoints_file), timeout=60, what="a complete endpoints.json")
+        started = time.monotonic()
+        signal_a_worker_thread(process.pid, signal.SIGINT)
+        output, _ = process.communicate(timeout=10)
+        stopped_in = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 0 and "stopping..." in output, output
+    assert stopped_in < 5, f"stopped {stopped_in:.1f} s after the signal"

@@ -57,6 +57,7 @@ def build_cloud(monkeypatch: pytest.MonkeyPatch, fifo: bool = False) -> Any:
                 event["body"] = base64.b64encode(event["body"].encode()).decode()
                 event["isBase64Encoded"] = True
             response = handler.lambda_handler(event, LambdaContext())
+            self.headers = response["headers"]
             return response["statusCode"], json.loads(response["body"])
 
         def rides(self) -> list[dict[str, Any]]:
@@ -158,6 +159,7 @@ def test_publish_failure_is_503_and_the_ride_waits_pending_for_a_retry(cloud):
     status, answer = cloud.post(SAMPLE_RIDE, key)
     # Then the client is told to retry, and the ride is recorded as not yet published
     assert status == 503 and "retry" in answer["message"]
+    assert cloud.headers["Retry-After"] == "1"
     [item] = cloud.rides()
     assert item["status"] == "PENDING" and item["id"] == answer["id"]
     # When the topic is back and the client retries with the same key
@@ -193,6 +195,7 @@ def test_store_failure_is_503_and_nothing_is_published(cloud):
     cloud.delete_table()
     status, answer = cloud.post(SAMPLE_RIDE)
     assert status == 503 and "nothing was recorded" in answer["message"]
+    assert cloud.headers["Retry-After"] == "1"
     assert cloud.published() == []
 
 

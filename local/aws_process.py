@@ -16,7 +16,6 @@ stack are answered here too (local/cloudformation/stack_reads.py); every other r
 
 from __future__ import annotations
 
-import gc
 import io
 import json
 import logging
@@ -49,6 +48,7 @@ from local.lambda_service.roles import LambdaRoles
 from local.logs.ingest import LogIngest
 from local.logs.shipper import LogShipper
 from local.options import ACCOUNT, AwsOptions, worker_environment
+from local.process_life import building_what_lasts, wait_until_set
 from local.sns import delivery
 from local.sns import metrics as sns_metrics
 from local.sqs import fifo
@@ -228,26 +228,19 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the local cloud's to handle
     aws = LocalAws(options)
-    # The start allocates millions of objects that live as long as the process (botocore's service models
-    # for moto and for the deploy's clients, the stack's resources): collecting while they pile up only
-    # rescans them (about a fifth of the start). Collect after, with what was made so far frozen, so later
-    # collections at load no longer walk it.
-    gc.disable()
     try:
-        ready = aws.start()
+        with building_what_lasts():
+            ready = aws.start()
     except Exception as error:  # a clear reason on the one line the local cloud reads
         aws.stop()
         print(json.dumps({"error": f"{type(error).__name__}: {error}" if not str(error) else str(error)}),
               flush=True)
         return 2
-    gc.freeze()
-    gc.enable()
     print(json.dumps(ready), flush=True)
     # Only now, not to slow the start: the zygote imports the runtime's libraries for about a second.
     threading.Thread(target=aws.zygote.prewarm, daemon=True, name="zygote").start()
     threading.Thread(target=lambda: (sys.stdin.read(), stopped.set()), daemon=True, name="stdin-watch").start()
-    while not stopped.wait(0.1):  # in slices: a SIGTERM given to a worker thread must wake this one (see
-        pass                       # scripts/local_cloud.py)
+    wait_until_set(stopped)
     aws.stop()
     return 0
 

@@ -7,7 +7,6 @@ IAM is enforced as on AWS; `ENFORCE_IAM=0` turns it off (refusals are then print
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import signal
@@ -28,6 +27,7 @@ from local.cloud_options import (
 )
 from local.cloudformation.deployment import DeployError
 from local.lambda_service.invocations import InvocationError
+from local.process_life import building_what_lasts, wait_until_set
 
 SAMPLE_RIDE = {"from": "Berlin", "to": "Munich", "duration": 480, "distance": 600, "customer": "cmr", "fare": 256.5}
 ENDPOINTS_FILE = ROOT / ".local" / "endpoints.json"
@@ -78,9 +78,6 @@ def start_from_arguments(args: argparse.Namespace, **options: Any) -> LocalCloud
     return cloud
 
 
-SIGNAL_CHECK_SECONDS = 0.1  # how soon a Ctrl-C delivered to a worker thread is seen
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_cloud_arguments(parser, api_port=DEFAULT_API_PORT, aws_port=DEFAULT_AWS_PORT)
@@ -101,10 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     started = time.monotonic()
-    gc.disable()  # as in the AWS process (local/aws_process.py): collect once the start has made what lasts
-    cloud = start_from_arguments(args)
-    gc.freeze()
-    gc.enable()
+    with building_what_lasts():
+        cloud = start_from_arguments(args)
     if cloud is None:
         return 2
     try:
@@ -128,10 +123,7 @@ def main(argv: list[str] | None = None) -> int:
                   + (f" --aws-sigv4 aws:amz:{cloud.options.region}:execute-api --user local:local"
                      if cloud.signed_api else ""))
             print("Ctrl-C stops.", flush=True)
-        # In slices: the kernel may give Ctrl-C to any thread, and Python then runs the handler only once
-        # the main thread wakes; an endless wait would never wake, and that Ctrl-C would be lost.
-        while not stop.wait(SIGNAL_CHECK_SECONDS):
-            pass
+        wait_until_set(stop)  # whichever thread the kernel gives Ctrl-C to
     finally:
         print("stopping...", flush=True)
         cloud.stop()

@@ -167,14 +167,14 @@ def narrow_cloud(cloud_assembly: Path, tmp_path_factory: pytest.TempPathFactory)
     cloud.stop()
 
 
-def burst(url: str, prefix: str, clients: int = 100) -> list[httpx.Response]:
-    """Clients that each open a connection and post a ride at the same moment (100: the stage's burst limit)."""
+def burst(url: str, prefix: str) -> list[httpx.Response]:
+    """100 clients that each open a connection and post a ride at the same moment (the stage's burst limit)."""
     def post(index: int) -> httpx.Response:
         with httpx.Client(timeout=60, auth=ROOT_SIGNER) as client:
             return client.post(url, content=BODY, headers={"Idempotency-Key": f"{prefix}-{index}"})
 
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        return list(pool.map(post, range(clients)))
+    with ThreadPoolExecutor(max_workers=100) as pool:
+        return list(pool.map(post, range(100)))
 
 
 def test_a_burst_of_100_posts_all_become_rides(local_cloud):

@@ -28,6 +28,13 @@ if _node_bin.is_dir() and str(_node_bin) not in os.environ.get("PATH", ""):
     os.environ["PATH"] = f"{_node_bin}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files marked `long` (tens of seconds each) first, the rest in their order: `make test` hands each
+    worker a file at a time, and a long file handed out last would run alone while the other workers idle."""
+    long_files = {item.path for item in items if item.get_closest_marker("long")}
+    items.sort(key=lambda item: item.path not in long_files)
+
+
 def synthesize(outdir: Path, overrides: dict[str, Any] | None = None) -> Path:
     """Synthesize the app (with cdk-nag) into outdir; return the stack's template path."""
     from stacks.app_factory import build_app

@@ -15,6 +15,8 @@ import pytest
 
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.long  # tens of seconds: `make test` starts it early (tests/conftest.py)
+
 STACK = "WildRydesRehearsal"  # not cdk.json's stackName: the STACK_NAME path is part of what is rehearsed
 
 

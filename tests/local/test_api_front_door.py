@@ -18,6 +18,8 @@ import pytest
 from tests.factories import SAMPLE_RIDE
 from tests.local.conftest import ROOT_SIGNER, signature, start_cloud
 
+pytestmark = pytest.mark.long  # tens of seconds: `make test` starts it early (tests/conftest.py)
+
 BODY = json.dumps(SAMPLE_RIDE).encode()
 
 

@@ -31,6 +31,8 @@ from tests.local.policies import (
     topic_statement_removed,
 )
 
+pytestmark = pytest.mark.long  # tens of seconds: `make test` starts it early (tests/conftest.py)
+
 ACCOUNT = "123456789012"
 SERVICES = ("CustomerNotification", "CustomerAccounting", "ExtraordinaryRides")
 

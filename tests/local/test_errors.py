@@ -20,6 +20,8 @@ from tests.conftest import synthesize
 from tests.factories import SAMPLE_RIDE
 from tests.local.conftest import effect_ids, messages_kept, post_ride, start_cloud, wait_for
 
+pytestmark = pytest.mark.long  # tens of seconds: `make test` starts it early (tests/conftest.py)
+
 
 def test_missing_cdk_out_says_to_synthesize(tmp_path: Path):
     with pytest.raises(AssemblyError, match="run `make synth`"):

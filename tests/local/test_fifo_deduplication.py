@@ -15,6 +15,8 @@ import pytest
 from local.sqs import fifo
 from local.sqs.queues import QueueAccess
 
+pytestmark = pytest.mark.long  # tens of seconds: `make test` starts it early (tests/conftest.py)
+
 GROUP = "customer-1"
 
 

@@ -22,6 +22,8 @@ from stacks.app_factory import project_context
 from tests.conftest import synthesize
 from tests.local.conftest import post_ride, start_cloud, wait_for
 
+pytestmark = pytest.mark.long  # tens of seconds: `make test` starts it early (tests/conftest.py)
+
 CUSTOMERS, RIDES_EACH = ["ana", "bo", "cmr", "dee"], 25
 ACCOUNTING = "CustomerAccounting"  # the service whose environments crash mid-run
 

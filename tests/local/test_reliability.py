@@ -24,6 +24,8 @@ from ops.target import target_from_endpoints
 from tests.conftest import synthesize
 from tests.local.conftest import start_cloud, wait_for
 
+pytestmark = pytest.mark.long  # tens of seconds: `make test` starts it early (tests/conftest.py)
+
 RIDES = 3000
 CRASHED, PAUSED = "CustomerNotification", "CustomerAccounting"
 

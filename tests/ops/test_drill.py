@@ -15,6 +15,8 @@ from tests.local.conftest import wait_for
 from tests.ops.conftest import run_cli
 from tests.ops.test_end_to_end import snapshot
 
+pytestmark = pytest.mark.long  # tens of seconds: `make test` starts it early (tests/conftest.py)
+
 
 def drill(endpoints: Path, *args: str) -> dict[str, Any]:
     result = run_cli(endpoints, "drill", *args, "--yes", "--json")

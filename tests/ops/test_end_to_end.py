@@ -7,6 +7,8 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
+
 from ops.reconcile import reconcile
 from ops.send_report import read_accepted
 from ops.smoke import CASES, EVENT_JSON_RIDE, run_smoke
@@ -14,6 +16,8 @@ from ops.target import Target
 from ops.traffic import ride_attributes, ride_message
 from tests.local.conftest import wait_for
 from tests.ops.conftest import run_cli
+
+pytestmark = pytest.mark.long  # tens of seconds: `make test` starts it early (tests/conftest.py)
 
 ALL = {"CustomerAccounting", "CustomerNotification", "ExtraordinaryRides"}
 

@@ -23,6 +23,8 @@ from review.tools import ROOT, Tools
 from scripts.review import app
 from tests.review.conftest import find
 
+pytestmark = pytest.mark.long  # tens of seconds: `make test` starts it early (tests/conftest.py)
+
 COPIED = (*SYNTH_INPUTS, ".cfnlintrc.yaml", "checkov-skips.yaml", ".gitignore")
 GIT = ("git", "-c", "user.name=review-test", "-c", "user.email=review-test@local", "-c", "commit.gpgsign=false")
 

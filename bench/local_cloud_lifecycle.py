@@ -1,4 +1,4 @@
-"""The local cloud's start, stop and front door: time to ready, time to stop, a burst of 100 clients.
+"""The local cloud's start, stop and front door: time to ready, time to stop (idle and under load), a burst.
 
     python -m bench.local_cloud_lifecycle [--runs 5]
 
@@ -7,8 +7,9 @@ times its process start to `.local/endpoints.json` (ready; synth excluded: cdk.o
 a burst of 100 clients that each post a valid ride at once on a connection of their own (the stage's
 burst limit) and times it until the last answer (twice: the first burst also starts the producer's
 other nine environments), then sends Ctrl-C to the process group as a terminal does
-and times it until the process has exited. Medians over the runs go to
-bench/results/local_cloud_lifecycle.json.
+and times it until the process has exited. Then it starts a second one, has 16 clients post rides back
+to back for 3 s (the API, the producers, the queues and the consumers all busy) and times a Ctrl-C
+sent in the middle of that. Medians over the runs go to bench/results/local_cloud_lifecycle.json.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import argparse
 import json
 import statistics
 import tempfile
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import httpx
 
@@ -34,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "local_cloud_lifecycle.json"
 RIDE = {"from": "Berlin", "to": "Munich", "duration": 480, "distance": 600, "customer": "cmr", "fare": 256.5}
 BURST = 100
+LOAD_CLIENTS, LOAD_SECONDS = 16, 3.0
 SIGNER = ExecuteApiAuth(local_session("us-east-1"), "us-east-1")  # the API is IAM-authorized; local keys: root
 
 
@@ -50,6 +54,33 @@ def burst(url: str, name: str, clients: int = BURST) -> tuple[float, Counter[int
         return time.monotonic() - started, statuses
 
 
+def stop_under_load(process: Any, url: str, name: str) -> tuple[float, int]:
+    """Ctrl-C while LOAD_CLIENTS post rides back to back: seconds until the process exited, rides taken."""
+    body, taken, gone = json.dumps(RIDE), Counter[int](), threading.Event()
+
+    def poster(client_index: int) -> None:
+        with httpx.Client(timeout=30, auth=SIGNER) as client:
+            index = 0
+            while not gone.is_set():
+                index += 1
+                key = {"Idempotency-Key": f"{name}-{client_index}-{index}"}
+                try:
+                    response = client.post(url, content=body, headers=key)
+                except httpx.HTTPError:  # the local cloud is going or gone
+                    return
+                taken[response.status_code] += 1
+
+    with ThreadPoolExecutor(max_workers=LOAD_CLIENTS) as pool:
+        for client_index in range(LOAD_CLIENTS):
+            pool.submit(poster, client_index)
+        time.sleep(LOAD_SECONDS)
+        try:
+            seconds = stop_local_cloud(process)
+        finally:
+            gone.set()
+    return seconds, taken[201]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
@@ -59,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     options = SimpleNamespace(failure_rate=0.0, time_scale=1.0)
     ready, stop, statuses = [], [], Counter()
+    loaded_stop, loaded_rides = [], []
     bursts: dict[str, list[float]] = {"first": [], "warm": []}
     for run in range(args.runs):
         with tempfile.TemporaryDirectory() as scratch:
@@ -74,8 +106,19 @@ def main(argv: list[str] | None = None) -> int:
                     statuses.update(answered)
             finally:
                 stop.append(stop_local_cloud(process))
+            endpoints_file.unlink(missing_ok=True)  # the local cloud removes it as it stops
+            process, _ = start_local_cloud(options, endpoints_file, args.cdk_out, secure=True)
+            try:
+                seconds, rides = stop_under_load(process, json.loads(endpoints_file.read_text())["outputs"]["ApiUrl"],
+                                                 f"load-{run}")
+                loaded_stop.append(seconds)
+                loaded_rides.append(rides)
+            finally:
+                if process.poll() is None:
+                    stop_local_cloud(process)
         print(f"run {run + 1}: ready {ready[-1]:.2f} s, bursts {bursts['first'][-1]:.0f} then "
-              f"{bursts['warm'][-1]:.0f} requests/s, stop {stop[-1]:.2f} s", flush=True)
+              f"{bursts['warm'][-1]:.0f} requests/s, stop {stop[-1]:.2f} s, under load {loaded_stop[-1]:.2f} s "
+              f"({loaded_rides[-1]} rides taken)", flush=True)
     result = write_result(
         args.output, "local cloud: time to ready, time to stop, a burst of 100 concurrent clients",
         f"python -m bench.local_cloud_lifecycle --runs {args.runs}"
@@ -83,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
             "runs": args.runs,
             "ready_seconds": {"median": round(statistics.median(ready), 2), "all": [round(s, 2) for s in ready]},
             "stop_seconds": {"median": round(statistics.median(stop), 2), "all": [round(s, 2) for s in stop]},
+            "stop_under_load_seconds": {"median": round(statistics.median(loaded_stop), 2),
+                                        "all": [round(s, 2) for s in loaded_stop],
+                                        "load": f"{LOAD_CLIENTS} clients posting back to back for {LOAD_SECONDS:g} s",
+                                        "rides_taken": loaded_rides},
             "burst_requests_per_second": {kind: {"median": round(statistics.median(figures), 1),
                                                  "all": [round(r, 1) for r in figures]}
                                           for kind, figures in bursts.items()},

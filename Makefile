@@ -29,7 +29,7 @@ PARAMETERS := $(if $(POWERTOOLS_PARAMETER),--parameters PowertoolsLayerParameter
 PREFLIGHT := $(BIN)/python -m scripts.preflight_command --cdk-out $(CDK_OUT) $(if $(STACK_NAME),--stack-name $(STACK_NAME)) \
 	$(if $(POWERTOOLS_PARAMETER),--parameter PowertoolsLayerParameter=$(POWERTOOLS_PARAMETER))
 
-.PHONY: help setup test lint unit infra local-tests deploy-tests synth preflight deploy destroy bootstrap diff rehearse demo \
+.PHONY: help setup environment test lint unit infra local-tests deploy-tests synth preflight deploy destroy bootstrap diff rehearse demo \
 	local smoke bench clean review review-readme bench-review docs bench-page
 
 help: ## list the targets
@@ -40,20 +40,23 @@ help: ## list the targets
 UV_VERSION := 0.13.10
 UV_INSTALL = $(BIN)/uv pip install --quiet --compile-bytecode --python
 
-$(BIN)/uv:
+# A stamp per uv version: a new pin installs the new uv; a uv that cannot be installed leaves the work to pip.
+$(VENV)/.uv-$(UV_VERSION):
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11+ is needed)"; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: Python 3.11+ is needed"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION) \
+		|| echo "warning: uv $(UV_VERSION) could not be installed; pip installs the requirements instead"
+	touch $@
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml $(BIN)/uv
+$(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml $(VENV)/.uv-$(UV_VERSION)
 	$(UV_INSTALL) $(BIN)/python -r requirements-dev.txt \
 		|| $(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(UV_INSTALL) $(BIN)/python --no-deps --no-build-isolation -e . \
 		|| $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
-$(CHECKOV_VENV)/bin/.installed: requirements-checkov.txt $(BIN)/uv
+$(CHECKOV_VENV)/bin/.installed: requirements-checkov.txt $(VENV)/.uv-$(UV_VERSION)
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(UV_INSTALL) $(CHECKOV_VENV)/bin/python -r requirements-checkov.txt \
 		|| $(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
@@ -66,14 +69,17 @@ node_modules/.installed: package.json package-lock.json
 
 # The three installs are independent: they run side by side, each one's output kept together.
 setup: ## create the Python venvs and install the Node tools
-	@$(MAKE) --no-print-directory --output-sync=target -j3 $(BIN)/.installed $(CHECKOV_VENV)/bin/.installed node_modules/.installed
+	@$(MAKE) --no-print-directory $(if $(filter output-sync,$(.FEATURES)),--output-sync=target) -j3 environment
+
+environment: $(BIN)/.installed $(CHECKOV_VENV)/bin/.installed node_modules/.installed
+	@:
 
 lint: setup ## ruff
 	$(BIN)/ruff check .
 
 test: setup ## the whole suite: lint, unit, infrastructure (cdk-nag, cfn-lint), local cloud end to end, the docs site
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 unit: setup ## handler and config tests only
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)

@@ -21,17 +21,23 @@ def data_loader() -> Any:
     return create_loader(os.environ.get("AWS_DATA_PATH"))
 
 
-def session_with(credentials: Mapping[str, str], region: str) -> Any:
-    """A boto3 session with exactly these credentials (`AWS_ACCESS_KEY_ID`, ... as environment names)."""
-    import boto3
+def core_session() -> Any:
+    """A new botocore session that reads its data through this process's one data loader."""
     import botocore.session
 
     core = botocore.session.Session()
     core.register_component("data_loader", data_loader())
+    return core
+
+
+def session_with(credentials: Mapping[str, str], region: str) -> Any:
+    """A boto3 session with exactly these credentials (`AWS_ACCESS_KEY_ID`, ... as environment names)."""
+    import boto3
+
     return boto3.session.Session(aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
                                  aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
                                  aws_session_token=credentials.get("AWS_SESSION_TOKEN"), region_name=region,
-                                 botocore_session=core)
+                                 botocore_session=core_session())
 
 
 def local_session(region: str) -> Any:

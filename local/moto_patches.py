@@ -58,7 +58,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import boto3.session
-import botocore.session
 from moto import backends
 from moto.core import responses as core_responses
 from moto.core.utils import unix_time
@@ -66,7 +65,7 @@ from moto.moto_api._internal import mock_random
 from moto.sqs import models as sqs_models
 from moto.sqs.models import Queue, SQSBackend
 
-from aws_clients.cache import data_loader
+from aws_clients.cache import core_session
 from local.dynamodb import transactions
 from local.logs import moto_filter
 from local.sqs import move_tasks
@@ -190,9 +189,7 @@ _regions_session: list[Any] = []
 @functools.cache
 def _regions(service: str, partition: str, allow_non_regional: bool) -> tuple[str, ...]:
     if not _regions_session:
-        session = botocore.session.get_session()
-        session.register_component("data_loader", data_loader())  # the endpoint data our clients parsed
-        _regions_session.append(session)
+        _regions_session.append(core_session())  # the endpoint data our clients parsed
     return tuple(_regions_session[0].get_available_regions(service, partition, allow_non_regional))
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import tempfile
 import threading
 import time
@@ -24,7 +25,6 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import httpx
 
@@ -32,6 +32,7 @@ from aws_clients import local_session
 from aws_clients.signing import ExecuteApiAuth
 from bench.local_cloud_load import start_local_cloud, stop_local_cloud
 from bench.record import write_result
+from ops.target import local_target
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "local_cloud_lifecycle.json"
@@ -54,7 +55,7 @@ def burst(url: str, name: str, clients: int = BURST) -> tuple[float, Counter[int
         return time.monotonic() - started, statuses
 
 
-def stop_under_load(process: Any, url: str, name: str) -> tuple[float, int]:
+def stop_under_load(process: subprocess.Popen[str], url: str, name: str) -> tuple[float, int]:
     """Ctrl-C while LOAD_CLIENTS post rides back to back, LOAD_SECONDS after the first ride was taken:
     seconds until the process exited, and the rides taken."""
     body, first_taken, gone = json.dumps(RIDE), threading.Event(), threading.Event()
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             process, seconds = start_local_cloud(options, endpoints_file, args.cdk_out, secure=True)
             ready.append(seconds)
             try:
-                url = json.loads(endpoints_file.read_text())["outputs"]["ApiUrl"]
+                url = local_target(endpoints_file, probe=False).api_url
                 time.sleep(2)  # one producer environment is started in the background after ready
                 for kind in bursts:  # the first starts the other nine environments (cold starts); then warm
                     elapsed, answered = burst(url, f"{kind}-{run}", args.burst)
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             endpoints_file.unlink(missing_ok=True)  # the local cloud removes it as it stops
             process, _ = start_local_cloud(options, endpoints_file, args.cdk_out, secure=True)
             try:
-                seconds, rides = stop_under_load(process, json.loads(endpoints_file.read_text())["outputs"]["ApiUrl"],
+                seconds, rides = stop_under_load(process, local_target(endpoints_file, probe=False).api_url,
                                                  f"load-{run}")
                 loaded_stop.append(seconds)
                 loaded_rides.append(rides)

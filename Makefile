@@ -38,7 +38,9 @@ help: ## list the targets
 # uv installs the pinned requirements (downloads in parallel, bytecode compiled as pip would): set-up on a
 # fresh clone took 140 s with pip for the project's venv alone. If uv itself fails, pip does the same install.
 UV_VERSION := 0.13.10
-UV_INSTALL = $(BIN)/uv pip install --quiet --compile-bytecode --python
+# $(call install,PYTHON,ARGUMENTS): uv's install into that interpreter's venv, else pip's
+install = $(BIN)/uv pip install --quiet --compile-bytecode --python $(1) $(2) \
+	|| $(1) -m pip install --quiet --disable-pip-version-check $(2)
 
 # A stamp per uv version: a new pin installs the new uv; a uv that cannot be installed leaves the work to pip.
 $(VENV)/.uv-$(UV_VERSION):
@@ -50,16 +52,13 @@ $(VENV)/.uv-$(UV_VERSION):
 	touch $@
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml $(VENV)/.uv-$(UV_VERSION)
-	$(UV_INSTALL) $(BIN)/python -r requirements-dev.txt \
-		|| $(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	$(UV_INSTALL) $(BIN)/python --no-deps --no-build-isolation -e . \
-		|| $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(call install,$(BIN)/python,-r requirements-dev.txt)
+	$(call install,$(BIN)/python,--no-deps --no-build-isolation -e .)
 	touch $@
 
 $(CHECKOV_VENV)/bin/.installed: requirements-checkov.txt $(VENV)/.uv-$(UV_VERSION)
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(UV_INSTALL) $(CHECKOV_VENV)/bin/python -r requirements-checkov.txt \
-		|| $(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	$(call install,$(CHECKOV_VENV)/bin/python,-r requirements-checkov.txt)
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
+import sys
 import threading
 from typing import Any
 
@@ -24,6 +26,17 @@ THREADS = 32  # concurrent AWS calls; a long poll (WaitTimeSeconds) holds one fo
 # "Connection: close", and each function environment, poller and client of this stack (dozens) paid a new
 # TCP connection and TLS handshake per call (measured: ~2,300 server-closed connections in a 600-ride run).
 KEEP_ALIVE_CONNECTIONS = 1024
+
+
+def _quiet_about_peers_gone(error_log: Any) -> Any:
+    """cheroot's error log, without its report of a client that went away while it was answered. Over TLS
+    that is SSL's EOF (errno 8), which cheroot does not count among the disconnects it ignores (as it does a
+    reset or a broken pipe): a traceback for every call in flight when function environments stop, on Ctrl-C
+    under load or when an environment is killed mid-call. The client is gone; there is no one to answer."""
+    def error_log_without_gone_peers(msg: str = "", level: int = 20, traceback: bool = False) -> None:
+        if not isinstance(sys.exc_info()[1], ssl.SSLEOFError):
+            error_log(msg, level, traceback)
+    return error_log_without_gone_peers
 
 
 def _free_port(host: str) -> int:
@@ -42,6 +55,7 @@ class HttpsServer:
         self.server = wsgi.Server((host, port or _free_port(host)), app, numthreads=THREADS, request_queue_size=1024,
                                   server_name="local-aws", timeout=300)
         self.server.keep_alive_conn_limit = KEEP_ALIVE_CONNECTIONS
+        self.server.error_log = _quiet_about_peers_gone(self.server.error_log)
         if certificates is not None:
             self.server.ssl_adapter = BuiltinSSLAdapter(str(certificates.certificate), str(certificates.key))
         self.scheme = "https" if certificates is not None else "http"

@@ -28,13 +28,19 @@ THREADS = 32  # concurrent AWS calls; a long poll (WaitTimeSeconds) holds one fo
 KEEP_ALIVE_CONNECTIONS = 1024
 
 
+PEER_GONE = (ssl.SSLEOFError, ssl.SSLZeroReturnError)  # the client closed its connection: nothing went wrong here
+
+
 def _quiet_about_peers_gone(error_log: Any) -> Any:
-    """cheroot's error log, without its report of a client that went away while it was answered. Over TLS
-    that is SSL's EOF (errno 8), which cheroot does not count among the disconnects it ignores (as it does a
-    reset or a broken pipe): a traceback for every call in flight when function environments stop, on Ctrl-C
-    under load or when an environment is killed mid-call. The client is gone; there is no one to answer."""
+    """cheroot's error log, without its reports of a client that went away. Over TLS that is SSL's EOF, which
+    cheroot does not count among the disconnects it ignores (as it does a reset or a broken pipe): a
+    traceback for every call in flight when function environments stop (Ctrl-C under load, an environment
+    killed mid-call), and a line for every connection closed before its handshake (`wildrydes`'s check that
+    the local cloud answers). A handshake that fails for a reason of its own (a client that does not trust
+    the CA) is still reported."""
     def error_log_without_gone_peers(msg: str = "", level: int = 20, traceback: bool = False) -> None:
-        if not isinstance(sys.exc_info()[1], ssl.SSLEOFError):
+        error = sys.exc_info()[1]
+        if not isinstance(error, PEER_GONE) and not isinstance(getattr(error, "__cause__", None), PEER_GONE):
             error_log(msg, level, traceback)
     return error_log_without_gone_peers
 
